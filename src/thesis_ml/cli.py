@@ -1,0 +1,62 @@
+"""Shared command-line plumbing of ``python -m thesis_ml.{train,plots,reports}``.
+
+Each CLI takes Hydra overrides as positional arguments and ``--config-name``; ``--help`` lists
+the config groups and their options. Bad input ends in one ``error:`` line (or block) on
+stderr and exit status 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from thesis_ml.config import CONFIG_DIR, ConfigError, compose, group_options
+from thesis_ml.facts import FactsError
+
+EXIT_BAD_INPUT = 2
+USER_ERRORS = (ConfigError, FactsError)
+
+
+def make_parser(
+    prog: str, description: str, config_dir: Path = CONFIG_DIR, default_config: str = "config"
+) -> argparse.ArgumentParser:
+    groups = group_options(config_dir)
+    listing = "\n".join(f"  {group:<20} {', '.join(options)}" for group, options in groups.items())
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"config groups (choose with group=option):\n{listing}\n\nconfigs: {config_dir}",
+    )
+    parser.add_argument(
+        "--config-name", default=default_config, help=f"root config (default: {default_config})"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", metavar="OVERRIDE", help="e.g. trainer.epochs=10 model=mlp"
+    )
+    return parser
+
+
+def run_cli(
+    prog: str,
+    description: str,
+    action: Callable[[DictConfig, argparse.Namespace], object],
+    argv: list[str] | None = None,
+    config_dir: Path = CONFIG_DIR,
+    default_config: str = "config",
+    compose_fn: Callable[..., DictConfig] = compose,
+) -> int:
+    """Parse ``argv``, compose the config and run ``action``; map user errors to exit 2."""
+    parser = make_parser(prog, description, config_dir, default_config)
+    args = parser.parse_args(argv)
+    try:
+        cfg = compose_fn(args.overrides, config_name=args.config_name, config_dir=config_dir)
+        action(cfg, args)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0

@@ -1,0 +1,28 @@
+"""Training loops and the ``trainer.loop`` dispatch table.
+
+A new loop is a module with ``main(cfg) -> result`` and one line in :data:`DISPATCH`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from omegaconf import DictConfig
+
+from thesis_ml.train import train_test
+
+DISPATCH: dict[str, Callable[[DictConfig], dict]] = {
+    "supervised": train_test.main,
+}
+
+
+def run_loop(cfg: DictConfig) -> dict:
+    """Run the loop ``cfg.trainer.loop`` names."""
+    from thesis_ml.config import ConfigError
+
+    loop = cfg.trainer.loop
+    if loop not in DISPATCH:
+        raise ConfigError(
+            f"trainer.loop: {loop!r} is not a known loop; valid: {', '.join(sorted(DISPATCH))}"
+        )
+    return DISPATCH[loop](cfg)

@@ -1,0 +1,1 @@
+"""Small helpers shared by the library: seeding and crash-safe file writes."""
