@@ -1,6 +1,6 @@
 """Training loops and the ``trainer.loop`` dispatch table.
 
-A new loop is a module with ``main(cfg) -> result`` and one line in :data:`DISPATCH`.
+A new loop is a module with ``main(cfg, dataset=None, live_plots=True) -> result`` and one line in :data:`DISPATCH`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,18 @@ from omegaconf import DictConfig
 
 from thesis_ml.train import train_test
 
-DISPATCH: dict[str, Callable[[DictConfig], dict]] = {
+DISPATCH: dict[str, Callable[..., dict]] = {
     "supervised": train_test.main,
 }
 
 
-def run_loop(cfg: DictConfig) -> dict:
-    """Run the loop ``cfg.trainer.loop`` names."""
+def run_loop(cfg: DictConfig, **options) -> dict:
+    """Run the loop ``cfg.trainer.loop`` names.
+
+    ``options`` go to the loop's ``main``: ``dataset`` (skip data generation: the pipeline
+    passes the file it generated once) and ``live_plots`` (False: draw no figures during
+    training; the pipeline renders them from the facts in a step of its own).
+    """
     from thesis_ml.config import ConfigError
 
     loop = cfg.trainer.loop
@@ -25,4 +30,4 @@ def run_loop(cfg: DictConfig) -> dict:
         raise ConfigError(
             f"trainer.loop: {loop!r} is not a known loop; valid: {', '.join(sorted(DISPATCH))}"
         )
-    return DISPATCH[loop](cfg)
+    return DISPATCH[loop](cfg, **options)

@@ -1,0 +1,38 @@
+# thesis-ml workflow: synthetic data -> one training run per config combination -> per-run
+# figures -> the sweep's cross-run report. See README.md ("The pipeline") for the layout.
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# Parse-time helpers import the library from src/, installed or not.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+
+# The embedded default sweep, unless --configfile names another (which then replaces it
+# whole: merging two sweeps' grids would run a sweep nobody wrote).
+if not workflow.overwrite_configfiles:
+
+    configfile: "workflow_configs/default.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/render.smk"
+include: "rules/report.smk"
+
+
+localrules:
+    all,
+    generate_data,
+    render_run,
+    build_report,
+
+
+rule all:
+    input:
+        report_outputs(),
+    default_target: True

@@ -1,0 +1,75 @@
+# Sweep expansion and the helpers every rule uses. Nothing here composes a config until a
+# rule asks for one (cluster jobs parse this file again and need only their own run).
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from thesis_ml.pipeline.run_configs import RunConfigCache
+from thesis_ml.pipeline.sweep import expand_sweep
+from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
+
+validate_sweep_config(config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml")
+SWEEP = config["sweep"]
+RESULTS = f"results/{SWEEP}"
+RUNS = {run.name: run for run in expand_sweep(config)}
+RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
+if not workflow.remote_exec:  # a cluster job needs only its own run's config
+    check_runs(RUNS.values(), RUN_CONFIGS.get)
+SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9.+_-]+",
+    data_id=r"[a-z]+-[0-9a-f]{12}",
+
+
+def run_config(run_name):
+    """The resolved config of one run, as plain builtin types in composition order."""
+    if run_name not in RUNS:
+        raise ValueError(f"{run_name!r} is not a run of sweep {SWEEP!r}")
+    return RUN_CONFIGS.get(RUNS[run_name].overrides)
+
+
+def run_config_json(wildcards):
+    return json.dumps(run_config(wildcards.run))
+
+
+def data_id(data_config):
+    """Deterministic id of a dataset: every run with the same data config shares it."""
+    digest = hashlib.sha256(json.dumps(data_config, sort_keys=True).encode()).hexdigest()
+    return f"{data_config['task']}-{digest[:12]}"
+
+
+def data_file(wildcards):
+    return f"results/data/{data_id(run_config(wildcards.run)['data'])}.pt"
+
+
+def data_config_json(wildcards):
+    for name in RUNS:
+        data_config = run_config(name)["data"]
+        if data_id(data_config) == wildcards.data_id:
+            return json.dumps(data_config)
+    raise ValueError(f"no run of sweep {SWEEP!r} uses dataset {wildcards.data_id}")
+
+
+def library_sources(*parts):
+    """The library's Python files a rule depends on, so that editing them reruns it."""
+    files = []
+    for part in parts:
+        path = SOURCE / part
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path] * path.is_file()
+    return [str(f) for f in files]
+
+
+def run_dir(run_name):
+    return f"{RESULTS}/runs/{run_name}"
+
+
+def run_label(wildcards):
+    """Labels of a run in Snakemake's HTML report: its swept values."""
+    return {key: str(value) for key, value in RUNS[wildcards.run].swept}
+
+
+def report_outputs():
+    return [f"{RESULTS}/report/summary.csv", f"{RESULTS}/report/summary.json"]

@@ -1,0 +1,15 @@
+# One dataset per distinct data config, shared by every run that uses it.
+rule generate_data:
+    input:
+        code=library_sources("data", "utils"),
+    output:
+        "results/data/{data_id}.pt",
+    params:
+        data_config=data_config_json,
+    log:
+        "results/data/logs/{data_id}.log",
+    conda:
+        "../envs/thesis-ml.yaml"
+    shell:
+        "python -m thesis_ml.pipeline generate-data --config-json {params.data_config:q}"
+        " --out {output:q} > {log:q} 2>&1"

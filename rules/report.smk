@@ -1,0 +1,30 @@
+# The sweep's cross-run comparison: summary table and figures over every run.
+rule build_report:
+    input:
+        events=expand(f"{RESULTS}/runs/{{run}}/facts/events.jsonl", run=RUNS),
+        figures=expand(f"{RESULTS}/runs/{{run}}/figures", run=RUNS),
+        code=library_sources("reports", "facts.py", "config.py"),
+    output:
+        summary=report(
+            f"{RESULTS}/report/summary.csv",
+            caption="../report/summary.rst",
+            category="Sweep",
+        ),
+        summary_json=f"{RESULTS}/report/summary.json",
+        figures=report(
+            directory(f"{RESULTS}/report/figures"),
+            patterns=["{name}.png"],
+            caption="../report/sweep_figures.rst",
+            category="Sweep",
+        ),
+    params:
+        run_dirs=[run_dir(name) for name in RUNS],
+        overrides=json.dumps(config["report"]["overrides"]),
+        out=f"{RESULTS}/report",
+    log:
+        f"{RESULTS}/logs/build_report.log",
+    conda:
+        "../envs/thesis-ml.yaml"
+    shell:
+        "python -m thesis_ml.pipeline report --out {params.out:q}"
+        " --overrides-json {params.overrides:q} {params.run_dirs:q} > {log:q} 2>&1"

@@ -1,0 +1,188 @@
+"""The Snakemake pipeline, run for real in temporary copies of the workflow."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.workflow_helpers import (
+    TINY_SWEEP,
+    copy_workflow,
+    planned_jobs,
+    snakemake,
+    write_sweep,
+)
+from thesis_ml.pipeline.sweep import expand_sweep
+
+pytestmark = pytest.mark.slow
+
+# The tiny sweep, with a second model option so that a config-file edit touches half the runs.
+STALENESS_SWEEP = {**TINY_SWEEP, "grid": {**TINY_SWEEP["grid"], "model": ["mlp", "wide"]}}
+CONFIGFILE = ("--configfile", "workflow_configs/test.yaml")
+
+
+def _add_wide_model(workdir: Path) -> Path:
+    model_dir = workdir / "src" / "thesis_ml" / "configs" / "model"
+    wide = model_dir / "wide.yaml"
+    text = (model_dir / "mlp.yaml").read_text().replace("hidden_sizes: [64, 64]", "hidden_sizes: [32]")
+    wide.write_text(text)
+    return wide
+
+
+@pytest.fixture(scope="module")
+def completed(tmp_path_factory) -> Path:
+    """A workflow copy whose staleness sweep has run to its report."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    _add_wide_model(workdir)
+    write_sweep(workdir, STALENESS_SWEEP)
+    snakemake(workdir, "--cores", "2", *CONFIGFILE)
+    return workdir
+
+
+def _runs(sweep: dict) -> list:
+    return expand_sweep({"conditional": [], "runs": [], **sweep})
+
+
+def test_sweep_runs_to_report_with_one_train_job_per_combination(completed):
+    report = completed / "results" / "tiny" / "report"
+    rows = list(csv.DictReader((report / "summary.csv").open()))
+    assert len(rows) == len(_runs(STALENESS_SWEEP)) == 8
+    for run in _runs(STALENESS_SWEEP):
+        run_dir = completed / "results" / "tiny" / "runs" / run.name
+        assert (run_dir / "model.pt").is_file()
+        assert (run_dir / "figures").is_dir() and any((run_dir / "figures").iterdir())
+        assert (completed / "results" / "tiny" / "logs" / "train" / f"{run.name}.log").is_file()
+        assert (completed / "results" / "tiny" / "benchmarks" / "train" / f"{run.name}.tsv").is_file()
+    assert len(list((completed / "results" / "data").glob("*.pt"))) == 1  # one shared dataset
+
+
+def test_complete_sweep_reruns_nothing(completed):
+    assert planned_jobs(completed, *CONFIGFILE) == {}
+
+
+def test_changing_one_grid_value_reruns_only_its_runs(completed):
+    changed = {**STALENESS_SWEEP, "grid": {**STALENESS_SWEEP["grid"], "model.activation": ["relu", "gelu"]}}
+    write_sweep(completed, changed, "changed.yaml")
+    jobs = planned_jobs(completed, "--configfile", "workflow_configs/changed.yaml")
+    assert jobs == {"train": 4, "render_run": 4, "build_report": 1, "all": 1}
+
+
+def test_changing_a_package_default_reruns_only_runs_whose_config_changed(completed):
+    wide = completed / "src" / "thesis_ml" / "configs" / "model" / "wide.yaml"
+    original = wide.read_text()
+    try:
+        wide.write_text(original.replace("dropout: 0.0", "dropout: 0.1"))
+        assert planned_jobs(completed, *CONFIGFILE) == {
+            "train": 4,
+            "render_run": 4,
+            "build_report": 1,
+            "all": 1,
+        }
+    finally:
+        wide.write_text(original)
+    assert planned_jobs(completed, *CONFIGFILE) == {}
+
+
+def _touched(path: Path):
+    """Context: ``path`` looks edited (newer than every output), then its mtime is restored."""
+
+    class Touch:
+        def __enter__(self):
+            self.stat = path.stat()
+            future = time.time() + 3600
+            os.utime(path, (future, future))
+
+        def __exit__(self, *exc):
+            os.utime(path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
+
+    return Touch()
+
+
+@pytest.mark.parametrize(
+    ("edited", "expected"),
+    [
+        ("plots/__init__.py", {"render_run": 8, "build_report": 1, "all": 1}),
+        ("reports/__init__.py", {"build_report": 1, "all": 1}),
+        ("models/mlp.py", {"train": 8, "render_run": 8, "build_report": 1, "all": 1}),
+        ("train/fit.py", {"train": 8, "render_run": 8, "build_report": 1, "all": 1}),
+        ("data/synthetic.py", {"generate_data": 1, "train": 8, "render_run": 8, "build_report": 1, "all": 1}),
+    ],
+)
+def test_editing_library_code_reruns_exactly_the_dependent_steps(completed, edited, expected):
+    with _touched(completed / "src" / "thesis_ml" / edited):
+        assert planned_jobs(completed, *CONFIGFILE) == expected
+
+
+def _state(run_dir: Path) -> dict:
+    return torch.load(run_dir / "model.pt", weights_only=True)
+
+
+def test_killed_train_job_is_rerun_and_matches_a_clean_run(tmp_path, completed):
+    workdir = copy_workflow(tmp_path / "killed")
+    _add_wide_model(workdir)
+    write_sweep(workdir, STALENESS_SWEEP)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *CONFIGFILE],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    scalars = list((workdir / "results" / "tiny" / "runs").glob("*/facts/scalars.csv"))
+    deadline = time.time() + 120
+    while not scalars and time.time() < deadline:  # a train job is writing its facts
+        time.sleep(0.05)
+        scalars = list((workdir / "results" / "tiny" / "runs").glob("*/facts/scalars.csv"))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert scalars, "no train job started within 2 minutes"
+
+    killed = scalars[0].parent.parent.name
+    target = f"results/tiny/runs/{killed}/model.pt"
+    assert planned_jobs(workdir, target, "--rerun-incomplete", *CONFIGFILE)[
+        "train"
+    ] == 1, "the killed run's outputs were taken as complete"
+    snakemake(workdir, "--cores", "2", "--rerun-incomplete", *CONFIGFILE)
+    for run in _runs(STALENESS_SWEEP):
+        mine = _state(workdir / "results" / "tiny" / "runs" / run.name)
+        clean = _state(completed / "results" / "tiny" / "runs" / run.name)
+        assert mine.keys() == clean.keys()
+        assert all(torch.equal(mine[k], clean[k]) for k in mine), run.name
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        ({**TINY_SWEEP, "gird": {"model.activation": ["relu"]}}, "gird"),
+        ({**TINY_SWEEP, "seeds": "zero"}, "seeds"),
+        ({**TINY_SWEEP, "grid": {}}, "grid"),
+        ({**TINY_SWEEP, "grid": {"model.activation": []}}, "model.activation"),
+        ({**TINY_SWEEP, "grid": {"trainer.epoch": [1, 2]}}, "trainer.epoch"),
+        ({**TINY_SWEEP, "grid": {"model.activation": ["relu", "foo"]}}, "model.activation"),
+    ],
+)
+def test_broken_workflow_config_fails_before_any_job_naming_the_key(tmp_path, broken, named):
+    workdir = copy_workflow(tmp_path / "broken")
+    write_sweep(workdir, broken)
+    result = snakemake(workdir, "--cores", "1", *CONFIGFILE, check=False)
+    assert result.returncode != 0
+    assert named in result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_single_run_target_builds_only_that_run(tmp_path):
+    workdir = copy_workflow(tmp_path / "single")
+    write_sweep(workdir, TINY_SWEEP)
+    run = _runs(TINY_SWEEP)[0]
+    target = f"results/tiny/runs/{run.name}/model.pt"
+    assert planned_jobs(workdir, target, *CONFIGFILE) == {"generate_data": 1, "train": 1}

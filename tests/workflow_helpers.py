@@ -1,0 +1,82 @@
+"""Running the real Snakemake workflow in a temporary copy of the repository's workflow."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ("Snakefile", "rules", "workflow_configs", "envs", "profiles", "report", "src")
+
+# A sweep small enough for tests: 2 activations x 2 seeds of a short supervised run.
+TINY_SWEEP = {
+    "sweep": "tiny",
+    "overrides": [
+        "trainer.epochs=3",
+        "data.n_samples=512",
+        "model.hidden_sizes=[16]",
+        "logging=plots_minimal",
+    ],
+    "grid": {"model.activation": ["relu", "tanh"]},
+    "seeds": [0, 1],
+}
+
+
+def copy_workflow(destination: Path) -> Path:
+    """A copy of the workflow (and the library sources it depends on) in ``destination``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".snakemake", "results")
+    for part in WORKFLOW_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part, ignore=ignore)
+        else:
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+def write_sweep(workdir: Path, sweep: dict, name: str = "test.yaml") -> Path:
+    path = workdir / "workflow_configs" / name
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 900):
+    """Run Snakemake in ``workdir`` with this interpreter's environment on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Jobs per rule that a dry run would execute ({} when nothing is to be done)."""
+    result = snakemake(workdir, "-n", *args)
+    output = result.stdout + result.stderr
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    counts = {}
+    for line in table.splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if match and match.group(1) != "total":
+            counts[match.group(1)] = int(match.group(2))
+    return counts
