@@ -33,6 +33,6 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         report_outputs(),
-    default_target: True

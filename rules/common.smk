@@ -1,12 +1,11 @@
 # Sweep expansion and the helpers every rule uses. Nothing here composes a config until a
 # rule asks for one (cluster jobs parse this file again and need only their own run).
-import hashlib
 import json
 import re
 from pathlib import Path
 
 from thesis_ml.pipeline.run_configs import RunConfigCache
-from thesis_ml.pipeline.sweep import expand_sweep
+from thesis_ml.pipeline.sweep import data_id, expand_sweep
 from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
 
 validate_sweep_config(config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml")
@@ -33,12 +32,6 @@ def run_config(run_name):
 
 def run_config_json(wildcards):
     return json.dumps(run_config(wildcards.run))
-
-
-def data_id(data_config):
-    """Deterministic id of a dataset: every run with the same data config shares it."""
-    digest = hashlib.sha256(json.dumps(data_config, sort_keys=True).encode()).hexdigest()
-    return f"{data_config['task']}-{digest[:12]}"
 
 
 def data_file(wildcards):

@@ -4,12 +4,12 @@ rule generate_data:
         code=library_sources("data", "utils"),
     output:
         "results/data/{data_id}.pt",
-    params:
-        data_config=data_config_json,
     log:
         "results/data/logs/{data_id}.log",
     conda:
         "../envs/thesis-ml.yaml"
+    params:
+        data_config=data_config_json,
     shell:
         "python -m thesis_ml.pipeline generate-data --config-json {params.data_config:q}"
         " --out {output:q} > {log:q} 2>&1"

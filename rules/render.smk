@@ -13,11 +13,11 @@ rule render_run:
             category="Runs",
             labels=run_label,
         ),
-    params:
-        run_dir=lambda wildcards: run_dir(wildcards.run),
     log:
         f"{RESULTS}/logs/render/{{run}}.log",
     conda:
         "../envs/thesis-ml.yaml"
+    params:
+        run_dir=lambda wildcards: run_dir(wildcards.run),
     shell:
         "python -m thesis_ml.plots {params.run_dir:q} > {log:q} 2>&1"

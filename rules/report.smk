@@ -17,14 +17,14 @@ rule build_report:
             caption="../report/sweep_figures.rst",
             category="Sweep",
         ),
-    params:
-        run_dirs=[run_dir(name) for name in RUNS],
-        overrides=json.dumps(config["report"]["overrides"]),
-        out=f"{RESULTS}/report",
     log:
         f"{RESULTS}/logs/build_report.log",
     conda:
         "../envs/thesis-ml.yaml"
+    params:
+        run_dirs=[run_dir(name) for name in RUNS],
+        overrides=json.dumps(config["report"]["overrides"]),
+        out=lambda wildcards, output: Path(output.summary).parent,
     shell:
         "python -m thesis_ml.pipeline report --out {params.out:q}"
         " --overrides-json {params.overrides:q} {params.run_dirs:q} > {log:q} 2>&1"

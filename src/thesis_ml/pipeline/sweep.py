@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,12 @@ def expand_sweep(workflow_cfg: Mapping) -> list[Run]:
     if not runs:
         raise SweepError("grid: the sweep has no runs; give at least one grid value or run")
     return list(runs.values())
+
+
+def data_id(data_config: Mapping) -> str:
+    """Deterministic id of a dataset: every run with the same data config shares it."""
+    digest = hashlib.sha256(json.dumps(data_config, sort_keys=True).encode()).hexdigest()
+    return f"{data_config['task']}-{digest[:12]}"
 
 
 def _grid_points(grid: Mapping[str, Iterable]) -> list[dict]:
