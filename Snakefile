@@ -19,6 +19,7 @@ if not workflow.overwrite_configfiles:
 
 
 include: "rules/common.smk"
+include: "rules/sources.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/render.smk"
@@ -27,6 +28,7 @@ include: "rules/report.smk"
 
 localrules:
     all,
+    source_checksums,
     generate_data,
     render_run,
     build_report,

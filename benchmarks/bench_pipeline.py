@@ -138,7 +138,9 @@ def main() -> None:
         write_sweep(ours_noop, sweep_of(n_noop), "bench.yaml")
         materialise_outputs(ours_noop, sweep_of(n_noop))
         bare_noop_s = timed(bare_noop, "--cores", "2", "--config", f"n_jobs={n_noop}")
-        ours_noop_s = timed(ours_noop, "--cores", "2", "--configfile", "workflow_configs/bench.yaml")
+        ours_noop_s = timed(
+            ours_noop, "--cores", "2", "--configfile", "workflow_configs/bench.yaml"
+        )
         rows.append(("no-op run", n_noop, bare_noop_s, ours_noop_s, 2.0))
 
         import_s = torch_import_s(3)
@@ -157,11 +159,20 @@ def main() -> None:
             f"{'<=' + str(target):>7} {'met' if met else 'MISSED'}"
         )
         results.append(
-            {"name": f"pipeline {name}", "n": n, "reference_s": reference, "ours_s": ours,
-             "ratio": ratio, "target": f"<= {target}x", "met": met}
+            {
+                "name": f"pipeline {name}",
+                "n": n,
+                "reference_s": reference,
+                "ours_s": ours,
+                "ratio": ratio,
+                "target": f"<= {target}x",
+                "met": met,
+            }
         )
-    print("reference: bare Snakefile with N trivial shell jobs (dry run, no-op), "
-          "or `python -c 'import torch'` (train job overhead)")
+    print(
+        "reference: bare Snakefile with N trivial shell jobs (dry run, no-op), "
+        "or `python -c 'import torch'` (train job overhead)"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -11,6 +11,7 @@ from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
 validate_sweep_config(config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml")
 SWEEP = config["sweep"]
 RESULTS = f"results/{SWEEP}"
+RUN_DIR = RESULTS + "/runs/{run}"  # every per-run path below hangs off this pattern
 RUNS = {run.name: run for run in expand_sweep(config)}
 RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
 if not workflow.remote_exec:  # a cluster job needs only its own run's config
@@ -28,6 +29,11 @@ def run_config(run_name):
     if run_name not in RUNS:
         raise ValueError(f"{run_name!r} is not a run of sweep {SWEEP!r}")
     return RUN_CONFIGS.get(RUNS[run_name].overrides)
+
+
+def uses_gpu(run_name):
+    """A run asks for a GPU when its device is cuda; `--resources gpu=N` caps such jobs."""
+    return run_config(run_name)["trainer"]["device"].startswith("cuda")
 
 
 def run_config_json(wildcards):
@@ -56,7 +62,7 @@ def library_sources(*parts):
 
 
 def run_dir(run_name):
-    return f"{RESULTS}/runs/{run_name}"
+    return RUN_DIR.format(run=run_name)
 
 
 def run_label(wildcards):

@@ -1,7 +1,7 @@
 # One dataset per distinct data config, shared by every run that uses it.
 rule generate_data:
     input:
-        code=library_sources("data", "utils"),
+        sources=step_sources("data"),
     output:
         "results/data/{data_id}.pt",
     log:

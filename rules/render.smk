@@ -4,10 +4,10 @@ rule render_run:
         cfg=rules.train.output.cfg,
         scalars=rules.train.output.scalars,
         events=rules.train.output.events,
-        code=library_sources("plots", "facts.py", "config.py"),
+        sources=step_sources("render"),
     output:
         report(
-            directory(f"{RESULTS}/runs/{{run}}/figures"),
+            directory(f"{RUN_DIR}/figures"),
             patterns=["{name}.png"],
             caption="../report/run_figures.rst",
             category="Runs",
@@ -18,6 +18,6 @@ rule render_run:
     conda:
         "../envs/thesis-ml.yaml"
     params:
-        run_dir=lambda wildcards: run_dir(wildcards.run),
+        run_dir=RUN_DIR,
     shell:
         "python -m thesis_ml.plots {params.run_dir:q} > {log:q} 2>&1"

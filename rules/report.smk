@@ -1,9 +1,9 @@
 # The sweep's cross-run comparison: summary table and figures over every run.
 rule build_report:
     input:
-        events=expand(f"{RESULTS}/runs/{{run}}/facts/events.jsonl", run=RUNS),
-        figures=expand(f"{RESULTS}/runs/{{run}}/figures", run=RUNS),
-        code=library_sources("reports", "facts.py", "config.py"),
+        events=expand(f"{RUN_DIR}/facts/events.jsonl", run=RUNS),
+        figures=expand(f"{RUN_DIR}/figures", run=RUNS),
+        sources=step_sources("report"),
     output:
         summary=report(
             f"{RESULTS}/report/summary.csv",

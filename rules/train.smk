@@ -3,14 +3,12 @@
 rule train:
     input:
         data=data_file,
-        code=library_sources(
-            "data", "models", "tokenizers", "train", "utils", "config.py", "facts.py"
-        ),
+        sources=step_sources("train"),
     output:
-        model=f"{RESULTS}/runs/{{run}}/model.pt",
-        cfg=f"{RESULTS}/runs/{{run}}/cfg.yaml",
-        scalars=f"{RESULTS}/runs/{{run}}/facts/scalars.csv",
-        events=f"{RESULTS}/runs/{{run}}/facts/events.jsonl",
+        model=f"{RUN_DIR}/model.pt",
+        cfg=f"{RUN_DIR}/cfg.yaml",
+        scalars=f"{RUN_DIR}/facts/scalars.csv",
+        events=f"{RUN_DIR}/facts/events.jsonl",
     log:
         f"{RESULTS}/logs/train/{{run}}.log",
     benchmark:
@@ -22,9 +20,10 @@ rule train:
     resources:
         mem_mb=config["resources"]["mem_mb"],
         runtime=lambda wildcards, attempt: config["resources"]["runtime_min"] * attempt,
+        gpu=lambda wildcards: int(uses_gpu(wildcards.run)),
     params:
         run_config=run_config_json,
-        run_dir=lambda wildcards: run_dir(wildcards.run),
+        run_dir=RUN_DIR,
     shell:
         "python -m thesis_ml.pipeline train --config-json {params.run_config:q}"
         " --data {input.data:q} --run-dir {params.run_dir:q} --threads {threads} > {log:q} 2>&1"

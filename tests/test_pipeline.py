@@ -32,7 +32,9 @@ CONFIGFILE = ("--configfile", "workflow_configs/test.yaml")
 def _add_wide_model(workdir: Path) -> Path:
     model_dir = workdir / "src" / "thesis_ml" / "configs" / "model"
     wide = model_dir / "wide.yaml"
-    text = (model_dir / "mlp.yaml").read_text().replace("hidden_sizes: [64, 64]", "hidden_sizes: [32]")
+    text = (
+        (model_dir / "mlp.yaml").read_text().replace("hidden_sizes: [64, 64]", "hidden_sizes: [32]")
+    )
     wide.write_text(text)
     return wide
 
@@ -60,7 +62,9 @@ def test_sweep_runs_to_report_with_one_train_job_per_combination(completed):
         assert (run_dir / "model.pt").is_file()
         assert (run_dir / "figures").is_dir() and any((run_dir / "figures").iterdir())
         assert (completed / "results" / "tiny" / "logs" / "train" / f"{run.name}.log").is_file()
-        assert (completed / "results" / "tiny" / "benchmarks" / "train" / f"{run.name}.tsv").is_file()
+        assert (
+            completed / "results" / "tiny" / "benchmarks" / "train" / f"{run.name}.tsv"
+        ).is_file()
     assert len(list((completed / "results" / "data").glob("*.pt"))) == 1  # one shared dataset
 
 
@@ -69,7 +73,10 @@ def test_complete_sweep_reruns_nothing(completed):
 
 
 def test_changing_one_grid_value_reruns_only_its_runs(completed):
-    changed = {**STALENESS_SWEEP, "grid": {**STALENESS_SWEEP["grid"], "model.activation": ["relu", "gelu"]}}
+    changed = {
+        **STALENESS_SWEEP,
+        "grid": {**STALENESS_SWEEP["grid"], "model.activation": ["relu", "gelu"]},
+    }
     write_sweep(completed, changed, "changed.yaml")
     jobs = planned_jobs(completed, "--configfile", "workflow_configs/changed.yaml")
     assert jobs == {"train": 4, "render_run": 4, "build_report": 1, "all": 1}
@@ -106,19 +113,30 @@ def _touched(path: Path):
     return Touch()
 
 
+# Per edited file: jobs per rule that become stale. source_checksums is the one job per step
+# that turns an edit into a changed input of that step (rules/sources.smk).
 @pytest.mark.parametrize(
     ("edited", "expected"),
     [
-        ("plots/__init__.py", {"render_run": 8, "build_report": 1, "all": 1}),
-        ("reports/__init__.py", {"build_report": 1, "all": 1}),
-        ("models/mlp.py", {"train": 8, "render_run": 8, "build_report": 1, "all": 1}),
-        ("train/fit.py", {"train": 8, "render_run": 8, "build_report": 1, "all": 1}),
-        ("data/synthetic.py", {"generate_data": 1, "train": 8, "render_run": 8, "build_report": 1, "all": 1}),
+        ("plots/__init__.py", {"source_checksums": 2, "render_run": 8, "build_report": 1}),
+        ("reports/__init__.py", {"source_checksums": 1, "build_report": 1}),
+        ("models/mlp.py", {"source_checksums": 1, "train": 8, "render_run": 8, "build_report": 1}),
+        ("train/fit.py", {"source_checksums": 1, "train": 8, "render_run": 8, "build_report": 1}),
+        (
+            "data/synthetic.py",
+            {
+                "source_checksums": 2,
+                "generate_data": 1,
+                "train": 8,
+                "render_run": 8,
+                "build_report": 1,
+            },
+        ),
     ],
 )
 def test_editing_library_code_reruns_exactly_the_dependent_steps(completed, edited, expected):
     with _touched(completed / "src" / "thesis_ml" / edited):
-        assert planned_jobs(completed, *CONFIGFILE) == expected
+        assert planned_jobs(completed, *CONFIGFILE) == {**expected, "all": 1}
 
 
 def _state(run_dir: Path) -> dict:
@@ -149,9 +167,9 @@ def test_killed_train_job_is_rerun_and_matches_a_clean_run(tmp_path, completed):
 
     killed = scalars[0].parent.parent.name
     target = f"results/tiny/runs/{killed}/model.pt"
-    assert planned_jobs(workdir, target, "--rerun-incomplete", *CONFIGFILE)[
-        "train"
-    ] == 1, "the killed run's outputs were taken as complete"
+    assert planned_jobs(workdir, target, "--rerun-incomplete", *CONFIGFILE)["train"] == 1, (
+        "the killed run's outputs were taken as complete"
+    )
     snakemake(workdir, "--cores", "2", "--rerun-incomplete", *CONFIGFILE)
     for run in _runs(STALENESS_SWEEP):
         mine = _state(workdir / "results" / "tiny" / "runs" / run.name)
@@ -186,3 +204,14 @@ def test_single_run_target_builds_only_that_run(tmp_path):
     run = _runs(TINY_SWEEP)[0]
     target = f"results/tiny/runs/{run.name}/model.pt"
     assert planned_jobs(workdir, target, *CONFIGFILE) == {"generate_data": 1, "train": 1}
+
+
+def test_snakemake_html_report_holds_run_and_sweep_figures(completed):
+    snakemake(completed, "--report", "report.zip", *CONFIGFILE)
+    import zipfile
+
+    names = zipfile.ZipFile(completed / "report.zip").namelist()
+    assert any(name.endswith("summary.csv") for name in names)
+    assert any("/runs/" in name and name.endswith(".png") for name in names) or any(
+        name.endswith(".png") for name in names
+    )

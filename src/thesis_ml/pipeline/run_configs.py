@@ -56,14 +56,20 @@ def _group_names() -> frozenset[str]:
     return frozenset(group_options(CONFIG_DIR))
 
 
-def split_overrides(overrides: Sequence[str]) -> tuple[tuple[str, ...], list]:
-    """(group overrides as strings, value overrides as parsed Hydra ``Override`` objects)."""
+@functools.cache
+def _parse_override(text: str):
+    """One override parsed by Hydra's grammar (memoised: sweeps repeat the same strings)."""
     from hydra.errors import HydraException
 
     try:
-        parsed = _parser().parse_overrides(list(overrides))
+        return _parser().parse_overrides([text])[0]
     except HydraException as error:
-        raise ConfigError(explain_hydra_error(error, list(overrides))) from None
+        raise ConfigError(explain_hydra_error(error, [text])) from None
+
+
+def split_overrides(overrides: Sequence[str]) -> tuple[tuple[str, ...], list]:
+    """(group overrides as strings, value overrides as parsed Hydra ``Override`` objects)."""
+    parsed = [_parse_override(text) for text in overrides]
     groups = tuple(
         text for text, item in zip(overrides, parsed) if item.key_or_group in _group_names()
     )
@@ -72,20 +78,36 @@ def split_overrides(overrides: Sequence[str]) -> tuple[tuple[str, ...], list]:
 
 
 @functools.cache
-def _composed_groups(group_overrides: tuple[str, ...]):
-    return compose_unresolved(group_overrides)
+def _composed_groups(group_overrides: tuple[str, ...]) -> tuple[dict, bool]:
+    """The composed config for these group choices (unresolved) and whether it interpolates."""
+    from omegaconf import OmegaConf
+
+    container = OmegaConf.to_container(compose_unresolved(group_overrides), resolve=False)
+    return container, "${" in json.dumps(container)
 
 
 def compose_run(overrides: Sequence[str]) -> dict:
-    """The validated, resolved config of one run, as a plain dict (equal to ``compose``)."""
+    """The validated, resolved config of one run, as a plain dict (equal to ``compose``).
+
+    Hydra applies the value overrides. Without interpolations in the config or the overrides,
+    it does so on a config made of just the top-level sections the overrides touch: building
+    the whole config as an OmegaConf object per run would cost more than everything else.
+    """
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from omegaconf import OmegaConf
 
     group_overrides, value_overrides = split_overrides(overrides)
-    cfg = copy.deepcopy(_composed_groups(group_overrides))
+    composed, interpolates = _composed_groups(group_overrides)
+    plain = copy.deepcopy(composed)
+    if interpolates or any("${" in str(item.value()) for item in value_overrides):
+        touched = list(plain)
+    else:
+        touched = sorted({item.key_or_group.split(".")[0].lstrip("+~") for item in value_overrides})
+    cfg = OmegaConf.create({section: plain[section] for section in touched if section in plain})
+    OmegaConf.set_struct(cfg, True)
     try:
         ConfigLoaderImpl._apply_overrides_to_config(value_overrides, cfg)
-        plain = OmegaConf.to_container(cfg, resolve=True)
+        plain.update(OmegaConf.to_container(cfg, resolve=True))
     except Exception as error:  # Hydra and OmegaConf raise several unrelated types here
         raise ConfigError(explain_hydra_error(error, list(overrides))) from None
     return validate(plain)
@@ -115,5 +137,6 @@ class RunConfigCache:
         config = compose_run(key)
         from thesis_ml.utils.io import atomic_write_text
 
-        atomic_write_text(path, json.dumps({"overrides": list(key), "config": config}))
+        entry = json.dumps({"overrides": list(key), "config": config})
+        atomic_write_text(path, entry, durable=False)  # a lost entry is simply recomposed
         return config

@@ -156,14 +156,26 @@ def format_value(value: object) -> str:
 
 
 def format_override(key: str, value: object) -> str:
-    """``key=value`` that Hydra parses back to exactly ``value`` (checked)."""
+    """``key=value`` that Hydra parses back to exactly ``value``.
+
+    Values written by :func:`format_value` from numbers, booleans, lists and bare words are
+    exact by construction; a quoted string (spaces, quotes, ``$()``, newlines...) is parsed
+    back with Hydra's grammar and refused if it does not survive intact.
+    """
+    text = f"{key}={format_value(value)}"
+    if "'" in text:
+        _check_round_trip(key, value, text)
+    return text
+
+
+def _check_round_trip(key: str, value: object, text: str) -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    text = f"{key}={format_value(value)}"
     try:
         parsed = OverridesParser.create().parse_override(text).value()
     except Exception as error:
-        raise SweepError(f"{key}: value {value!r} cannot be written as an override: {error}") from None
+        raise SweepError(
+            f"{key}: value {value!r} cannot be written as an override: {error}"
+        ) from None
     if parsed != value and not (isinstance(value, tuple) and list(value) == parsed):
         raise SweepError(f"{key}: value {value!r} does not survive Hydra's override grammar")
-    return text

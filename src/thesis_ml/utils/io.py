@@ -11,10 +11,14 @@ from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path | str, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_write(
+    path: Path | str, mode: str = "w", encoding: str | None = "utf-8", durable: bool = True
+) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
 
-    A crash or an exception leaves the previous file (or none), never a torn one.
+    A crash or an exception leaves the previous file (or none), never a torn one. ``durable``
+    also flushes the data to disk before the rename (a power cut then keeps the new file too);
+    caches that can be recomputed skip that cost.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +28,8 @@ def atomic_write(path: Path | str, mode: str = "w", encoding: str | None = "utf-
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -32,6 +37,6 @@ def atomic_write(path: Path | str, mode: str = "w", encoding: str | None = "utf-
         raise
 
 
-def atomic_write_text(path: Path | str, text: str) -> None:
-    with atomic_write(path) as handle:
+def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None:
+    with atomic_write(path, durable=durable) as handle:
         handle.write(text)
