@@ -71,7 +71,9 @@ def split_overrides(overrides: Sequence[str]) -> tuple[tuple[str, ...], list]:
     """(group overrides as strings, value overrides as parsed Hydra ``Override`` objects)."""
     parsed = [_parse_override(text) for text in overrides]
     groups = tuple(
-        text for text, item in zip(overrides, parsed) if item.key_or_group in _group_names()
+        text
+        for text, item in zip(overrides, parsed, strict=True)
+        if item.key_or_group in _group_names()
     )
     values = [item for item in parsed if item.key_or_group not in _group_names()]
     return groups, values

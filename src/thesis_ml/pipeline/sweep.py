@@ -83,7 +83,10 @@ def _grid_points(grid: Mapping[str, Iterable]) -> list[dict]:
     for key in keys:
         if not isinstance(grid[key], list) or not grid[key]:
             raise SweepError(f"grid.{key}: expected a non-empty list of values")
-    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(grid[k] for k in keys))
+    ]
 
 
 def _matches(condition: Mapping, point: Mapping) -> bool:
@@ -124,9 +127,8 @@ def run_name(swept: Iterable[tuple[str, object]], labels: Mapping[str, str]) -> 
         pieces.append(f"{labels[key]}-{safe}")
     name = "__".join(pieces)
     digest = hashlib.sha256(repr(list(swept)).encode()).hexdigest()[:8]
-    if not exact:  # two values that sanitise alike must still get different names
-        name = f"{name[: MAX_NAME_LENGTH - 9]}-{digest}"
-    elif len(name) > MAX_NAME_LENGTH:
+    # Two values that sanitise alike, or two long names that truncate alike, stay distinct.
+    if not exact or len(name) > MAX_NAME_LENGTH:
         name = f"{name[: MAX_NAME_LENGTH - 9]}-{digest}"
     return name
 
