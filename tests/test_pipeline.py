@@ -215,3 +215,14 @@ def test_snakemake_html_report_holds_run_and_sweep_figures(completed):
     assert any("/runs/" in name and name.endswith(".png") for name in names) or any(
         name.endswith(".png") for name in names
     )
+
+
+def test_status_command_counts_the_sweeps_runs(completed):
+    result = subprocess.run(
+        [sys.executable, "-m", "thesis_ml.pipeline", "status", "results/tiny"],
+        cwd=completed,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines()[0] == "8 completed"

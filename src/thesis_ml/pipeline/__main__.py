@@ -3,6 +3,7 @@
     python -m thesis_ml.pipeline generate-data --config-json JSON --out results/data/ID.pt
     python -m thesis_ml.pipeline train --config-json JSON --data results/data/ID.pt --run-dir DIR
     python -m thesis_ml.pipeline report --out results/SWEEP/report [--overrides-json J] RUN_DIR...
+    python -m thesis_ml.pipeline status results/SWEEP
 
 Configs arrive as JSON (already composed and resolved by the workflow), never through a shell
 word split: Snakemake quotes each argument.
@@ -41,6 +42,12 @@ def _report(args: argparse.Namespace) -> None:
     build_report(args.run_dirs, args.out, overrides=json.loads(args.overrides_json))
 
 
+def _status(args: argparse.Namespace) -> None:
+    from thesis_ml.pipeline.status import format_status, sweep_status
+
+    print(format_status(sweep_status(args.sweep_dir)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m thesis_ml.pipeline", description=__doc__)
     steps = parser.add_subparsers(dest="step", required=True)
@@ -64,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--overrides-json", default="[]", help="report config overrides")
     report.add_argument("run_dirs", nargs="+", help="run directories to compare")
     report.set_defaults(action=_report)
+
+    status = steps.add_parser("status", help="count a sweep's runs by state")
+    status.add_argument("sweep_dir", help="results/<sweep>")
+    status.set_defaults(action=_status)
 
     args = parser.parse_args(argv)
     try:
