@@ -9,6 +9,7 @@ names the key. The CLI, the pipeline and notebooks all go through :func:`compose
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,26 @@ SCHEMA_DIR = PACKAGE_DIR / "schemas"
 # Checks that JSON Schema cannot express (relations between keys). Each takes the plain
 # config dict and returns messages of the form "key: what is wrong".
 SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = []
+
+
+def _check_phase1_shapes(cfg: dict) -> list[str]:
+    """VQ tokens must split the latent evenly; reconstruction factors must fit the features."""
+    problems = []
+    phase1, data = cfg.get("phase1") or {}, cfg.get("data") or {}
+    tokenizer, encoder = phase1.get("tokenizer") or {}, phase1.get("encoder") or {}
+    n_tokens, latent_dim = tokenizer.get("n_tokens"), encoder.get("latent_dim")
+    if n_tokens and latent_dim and latent_dim % n_tokens:
+        problems.append(
+            f"phase1.tokenizer.n_tokens: {n_tokens} does not divide "
+            f"phase1.encoder.latent_dim={latent_dim}"
+        )
+    n_factors, n_features = data.get("n_factors"), data.get("n_features")
+    if n_factors and n_features and n_factors > n_features:
+        problems.append(f"data.n_factors: {n_factors} exceeds data.n_features={n_features}")
+    return problems
+
+
+SEMANTIC_CHECKS.append(_check_phase1_shapes)
 
 
 class ConfigError(ValueError):
@@ -49,19 +70,35 @@ def compose_unvalidated(
     overrides: Iterable[str], config_name: str, config_dir: Path | str
 ) -> DictConfig:
     """Hydra composition and interpolation resolution, with errors as :class:`ConfigError`."""
+    overrides = list(overrides)
+    cfg = compose_unresolved(overrides, config_name, config_dir)
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True)
+    except _hydra_errors() as error:
+        raise ConfigError(explain_hydra_error(error, overrides)) from None
+    return to_struct_config(container)
+
+
+def compose_unresolved(
+    overrides: Iterable[str], config_name: str = "config", config_dir: Path | str = CONFIG_DIR
+) -> DictConfig:
+    """Hydra's compose API alone: the config as composed, interpolations left in place."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     overrides = list(overrides)
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base=None):
-            cfg = hydra_compose(config_name=config_name, overrides=overrides)
-        container = OmegaConf.to_container(cfg, resolve=True)
-    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as error:
-        raise ConfigError(_explain_hydra_error(error, overrides)) from None
-    return to_struct_config(container)
+            return hydra_compose(config_name=config_name, overrides=overrides)
+    except _hydra_errors() as error:
+        raise ConfigError(explain_hydra_error(error, overrides)) from None
+
+
+def _hydra_errors() -> tuple[type[BaseException], ...]:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return (HydraException, OmegaConfBaseException, yaml.YAMLError)
 
 
 def to_struct_config(container: Mapping) -> DictConfig:
@@ -79,16 +116,17 @@ def to_plain_dict(cfg: DictConfig | Mapping) -> dict:
 
 def validate(cfg: DictConfig | Mapping) -> dict:
     """Check a run config against the schemas and semantic checks; return it as a plain dict."""
-    import jsonschema
+    from omegaconf.errors import InterpolationResolutionError
 
     try:
         plain = to_plain_dict(cfg)
-    except Exception as error:  # an interpolation that points nowhere
-        raise ConfigError(f"config: {error}") from None
-    validator = jsonschema.Draft202012Validator(run_config_schema())
-    problems = [_describe_schema_error(e) for e in validator.iter_errors(plain)]
+    except InterpolationResolutionError as error:  # an interpolation that points nowhere
+        raise ConfigError(explain_hydra_error(error, [])) from None
+    problems = [_describe_schema_error(e) for e in _run_config_validator().iter_errors(plain)]
     if not problems:
         problems = [msg for check in SEMANTIC_CHECKS for msg in check(plain)]
+    if len(problems) == 1:
+        raise ConfigError(f"invalid config: {problems[0]}")
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(sorted(problems)))
     return plain
@@ -129,6 +167,13 @@ def run_config_schema() -> dict:
     }
 
 
+@functools.cache
+def _run_config_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(run_config_schema())
+
+
 # Groups present in every run config; the others (phase1) are present only when chosen.
 REQUIRED_GROUPS = ("data", "model", "trainer", "logging")
 
@@ -150,19 +195,71 @@ def _load_yaml(path: Path) -> Any:
 
 
 def _describe_schema_error(error) -> str:
-    key = ".".join(str(part) for part in error.absolute_path) or "config"
+    """``key: got VALUE; allowed: ...`` for one JSON-schema violation."""
+    key = ".".join(str(part) for part in error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties":
-        allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"{key}: {error.message} (allowed keys: {allowed})"
-    description = error.schema.get("description") if isinstance(error.schema, dict) else None
-    hint = f" ({description})" if description else ""
-    return f"{key}: {error.message}{hint}"
+        known = schema.get("properties", {})
+        unknown = sorted(set(error.instance) - set(known))
+        return _unknown_key_message(".".join(filter(None, [key, *unknown[:1]])), known)
+    allowed = _allowed_values(schema)
+    description = f" ({schema['description']})" if schema.get("description") else ""
+    if allowed and error.validator != "required":
+        got = json.dumps(error.instance, default=str)
+        return f"{key or 'config'}: got {got}; allowed: {allowed}{description}"
+    return f"{key or 'config'}: {error.message}{description}"
 
 
-def _explain_hydra_error(error: Exception, overrides: list[str]) -> str:
-    message = str(error).strip()
-    cause = error.__cause__ or error.__context__
-    if cause is not None and str(cause).strip() and str(cause).strip() not in message:
-        message = f"{message}\n  caused by: {str(cause).strip()}"
+def _allowed_values(schema: Mapping) -> str:
+    """What a property schema accepts, in words: ``one of a, b`` or ``integer >= 1``."""
+    if "enum" in schema:
+        return "one of " + ", ".join(str(value) for value in schema["enum"])
+    types = schema.get("type")
+    if not types:
+        return ""
+    words = [" or ".join(types) if isinstance(types, list) else types]
+    bounds = (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+    )
+    words.append(" and ".join(f"{sym} {schema[name]}" for name, sym in bounds if name in schema))
+    if "pattern" in schema:
+        words.append(f"matching {schema['pattern']}")
+    if isinstance(schema.get("items"), Mapping) and _allowed_values(schema["items"]):
+        words.append(f"of {_allowed_values(schema['items'])}")
+    return " ".join(filter(None, words))
+
+
+def _unknown_key_message(key: str, known: Iterable[str]) -> str:
+    section = key.rpartition(".")[0] or "the config"
+    allowed = ", ".join(sorted(set(known) - {"hydra"}))  # hydra: Hydra's own, not ours to set
+    return f"{key}: unknown key; allowed keys of {section}: {allowed}"
+
+
+def explain_hydra_error(error: Exception, overrides: list[str]) -> str:
+    """One short message for a failed composition: the key or file, what is wrong, what is allowed.
+
+    Hydra's own messages add a config search path dump and advice that does not apply here
+    (``+key`` to append an unknown key); only their first paragraph is kept as a fallback.
+    """
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, InterpolationResolutionError
+
+    cause = error.__cause__
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        group, _, option = (error.missing_cfg_file or "").rpartition("/")
+        return f"{group}: no option {option!r}; available: {', '.join(error.options)}"
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
+        known = cause.parent_node.keys() if cause.parent_node is not None else ()
+        return _unknown_key_message(str(cause.full_key), [str(k) for k in known])
+    if isinstance(error, InterpolationResolutionError):
+        return f"{error.full_key or 'config'}: {error.msg.splitlines()[0]}"
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{mark.name}:{mark.line + 1}: YAML syntax error: {error.problem}"
+    paragraph = str(error).strip().split("\n\n")[0].split("\nConfig search path:")[0]
+    message = ": ".join(line for line in paragraph.splitlines() if not line.startswith("See "))
     shown = " ".join(overrides) if overrides else "(no overrides)"
-    return f"cannot compose config with overrides {shown}:\n  {message}"
+    return f"cannot compose config with overrides {shown}: {message}"

@@ -16,35 +16,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from thesis_ml.data import reconstruction
+from thesis_ml.data.dataset import Dataset, split_point
 from thesis_ml.data.loaders import TensorLoader
 from thesis_ml.utils.io import atomic_write
-
-
-@dataclass
-class Dataset:
-    """Train and validation tensors plus metadata (``input_dim``, ``task``, ``optimum``, ...)."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    meta: dict
-
-
-def _split(n_samples: int, train_frac: float) -> int:
-    n_train = round(n_samples * train_frac)
-    if not 0 < n_train < n_samples:
-        raise ValueError(
-            f"data.train_frac={train_frac} leaves no train or no validation samples "
-            f"out of data.n_samples={n_samples}"
-        )
-    return n_train
 
 
 def _teacher(x: torch.Tensor, hidden: int, generator: torch.Generator) -> torch.Tensor:
@@ -60,7 +40,7 @@ def _supervised(data_cfg: Mapping) -> Dataset:
     generator = torch.Generator().manual_seed(int(data_cfg["seed"]))
     n, d = int(data_cfg["n_samples"]), int(data_cfg["n_features"])
     noise = float(data_cfg["noise"])
-    n_train = _split(n, float(data_cfg["train_frac"]))
+    n_train = split_point(n, float(data_cfg["train_frac"]))
     x = torch.randn(n, d, generator=generator)
     signal = _teacher(x, int(data_cfg["teacher_hidden"]), generator)
     val = slice(n_train, None)
@@ -103,6 +83,7 @@ def _binary_entropy(p: torch.Tensor) -> torch.Tensor:
 GENERATORS: dict[str, Callable[[Mapping], Dataset]] = {
     "regression": _supervised,
     "binary": _supervised,
+    "reconstruction": reconstruction.generate,
 }
 
 

@@ -1,32 +1,83 @@
-"""Train and validation loss curves (``loss.png`` of a run)."""
+"""Family ``losses``: train and validation loss per epoch, against the known optimum."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
+from thesis_ml.plots.drawing import finish, plot_splits, reference_line
+from thesis_ml.plots.inputs import RunFacts
 
-from thesis_ml.utils.io import atomic_write
+TITLE = "Loss"
 
 
-def save_loss_figure(
-    history: Mapping[str, list], run_dir: Path, logging_cfg: Mapping, optimum: Mapping
-) -> Path:
-    import matplotlib
+def missing(facts: RunFacts, options) -> str | None:
+    if not facts.has("loss"):
+        return "no loss values in facts/scalars.csv"
+    return None
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig_format = logging_cfg["fig_format"]
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    ax.plot(history["epoch"], history["train_loss"], label="train")
-    ax.plot(history["epoch"], history["val_loss"], label="validation")
-    if optimum.get("val_loss"):
-        ax.axhline(optimum["val_loss"], color="grey", linestyle="--", label="known optimum")
-    ax.set(title="Loss per epoch", xlabel="epoch", ylabel="loss")
-    ax.set_yscale("log")
-    ax.legend()
-    path = Path(run_dir) / f"loss.{fig_format}"
-    with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format=fig_format, dpi=int(logging_cfg["dpi"]))
-    plt.close(fig)
-    return path
+def panel_count(facts: RunFacts, options, full: bool) -> int:
+    return 2 if full and _optimum(facts) else 1
+
+
+def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
+    unit = _loss_unit(facts)
+    ax = axes[0]
+    values = plot_splits(ax, facts, "loss")
+    if _task_loss_differs(facts):  # autoencoders: the objective adds the tokenizer's aux loss
+        epochs, task = facts.series("val", "val_loss")
+        ax.plot(epochs, task, color="tab:red", label="validation task loss")
+        values += task
+    values += reference_line(ax, _optimum(facts), "known optimum (val)")
+    if full:
+        _mark_best(ax, facts)
+    finish(ax, f"{TITLE} per epoch", f"loss ({unit})", values)
+    if len(axes) > 1:
+        _draw_gap(axes[1], facts)
+
+
+def _draw_gap(ax, facts: RunFacts) -> None:
+    """Relative excess of the validation loss over the optimum: how far training still has to go."""
+    optimum = _optimum(facts)
+    epochs, losses = facts.series("val", "val_loss")
+    gaps = [100 * (loss / optimum - 1) for loss in losses]
+    ax.plot(epochs, gaps, color="tab:orange", label="validation")
+    positive = [g for g in gaps if g > 0]
+    finish(ax, "Gap to the known optimum", "validation loss above optimum (%)", positive)
+    if len(positive) < len(gaps):  # a log axis cannot show a loss at or below the optimum
+        ax.set_yscale("linear")
+        reference_line(ax, 0.0, "optimum")
+
+
+def _mark_best(ax, facts: RunFacts) -> None:
+    epochs, losses = facts.series("val", "val_loss")
+    if losses:
+        best = min(range(len(losses)), key=losses.__getitem__)
+        ax.plot(
+            [epochs[best]],
+            [losses[best]],
+            marker="*",
+            markersize=12,
+            color="tab:green",
+            linestyle="none",
+            label=f"best validation (epoch {epochs[best]})",
+        )
+
+
+def _optimum(facts: RunFacts) -> float | None:
+    value = facts.optimum.get("val_loss")
+    return float(value) if value else None
+
+
+def _task_loss_differs(facts: RunFacts) -> bool:
+    return any(
+        row["split"] == "val" and row.get("val_loss") is not None and row["val_loss"] != row["loss"]
+        for row in facts.rows
+    )
+
+
+def _loss_unit(facts: RunFacts) -> str:
+    task = facts.start.get("task")
+    if task == "binary":
+        return "binary cross-entropy, nats"
+    if task == "regression":
+        return "MSE, target units squared"
+    return "objective"

@@ -9,10 +9,12 @@ from collections.abc import Callable
 
 from omegaconf import DictConfig
 
-from thesis_ml.train import train_test
+from thesis_ml.train import ae_loop, train_test
 
 DISPATCH: dict[str, Callable[..., dict]] = {
     "supervised": train_test.main,
+    "ae": ae_loop.main,
+    "vqae": ae_loop.main_vq,  # the seed's name: the AE loop with a VQ tokenizer by default
 }
 
 

@@ -56,7 +56,9 @@ def fit(
         epoch_time_s = epoch_end - epoch_start
         val_metrics.setdefault("val_loss", val_metrics["loss"])
 
-        timing = {"epoch_time_s": epoch_time_s, "wall_time_s": run.elapsed_s, "lr": lr}
+        # A loop with a schedule reports the rate it used as train metric "lr".
+        epoch_lr = train_metrics.get("lr", lr)
+        timing = {"epoch_time_s": epoch_time_s, "wall_time_s": run.elapsed_s, "lr": epoch_lr}
         train_row = {
             **_scalar_part(train_metrics),
             "phase_time_s": train_done - epoch_start,
@@ -70,11 +72,13 @@ def fit(
             ]
         )
         run.facts.emit("on_validation_end", epoch=epoch, metrics=val_metrics)
-        run.facts.emit(
-            "on_epoch_end", epoch=epoch, train=train_metrics, val=val_metrics, **timing
-        )
+        run.facts.emit("on_epoch_end", epoch=epoch, train=train_metrics, val=val_metrics, **timing)
 
-        record = {"epoch": epoch, **_prefixed("train", train_metrics), **_prefixed("val", val_metrics)}
+        record = {
+            "epoch": epoch,
+            **_prefixed("train", train_metrics),
+            **_prefixed("val", val_metrics),
+        }
         for name, value in record.items():
             history.setdefault(name, []).append(value)
         if not best or _lower(val_metrics["val_loss"], best["val_loss"]):

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from thesis_ml.config import to_plain_dict, validate
 from thesis_ml.facts import FactsWriter
+from thesis_ml.plots.orchestrator import Orchestrator, ReconExamplesHook, attach
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
 MODEL_FILE = "model.pt"
@@ -60,6 +61,7 @@ class Run:
     dir: Path
     keep: bool
     facts: FactsWriter
+    plots: Orchestrator | None = None
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -71,18 +73,28 @@ class Run:
         with atomic_write(self.dir / MODEL_FILE, "wb") as handle:
             torch.save(state, handle)
 
+    def provide_recon_examples(self, hook: ReconExamplesHook) -> None:
+        """Let figures show inputs next to reconstructions (``families.recon.mode=visuals``).
+
+        ``hook()`` returns (inputs, reconstructions) of a few validation samples; it is called
+        after the last epoch's validation and the result stored in the facts.
+        """
+        if self.plots is not None:
+            self.plots.recon_examples = hook
+
     def progress(self, line: str) -> None:
         if not self.cfg.logging.quiet:
             print(line, file=sys.stdout, flush=True)
 
 
 @contextlib.contextmanager
-def open_run(cfg: DictConfig) -> Iterator[Run]:
+def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     """Validate ``cfg``, create the run directory and write ``cfg.yaml``.
 
     The directory is ``cfg.run_dir`` if set, else a new timestamped one under
     ``logging.output_root`` when ``logging.save_artifacts`` is true, else a temporary one that
-    is removed when the block ends.
+    is removed when the block ends. Figures are drawn as ``cfg.logging`` says, during training
+    unless ``live_plots`` is false (the pipeline renders them from the facts afterwards).
     """
     plain = validate(cfg)
     if cfg.run_dir is not None:
@@ -96,11 +108,14 @@ def open_run(cfg: DictConfig) -> Iterator[Run]:
         atomic_write_text(
             run_dir / CONFIG_FILE, yaml.safe_dump(to_plain_dict(plain), sort_keys=False)
         )
-        facts = FactsWriter(run_dir)
+        plots = attach(run_dir, plain["logging"], keep=keep, live=live_plots)
+        facts = FactsWriter(run_dir, listeners=[plots] if plots else [])
         try:
-            yield Run(cfg=cfg, dir=run_dir, keep=keep, facts=facts)
+            yield Run(cfg=cfg, dir=run_dir, keep=keep, facts=facts, plots=plots)
         finally:
             facts.close()
+            if plots:
+                plots.close()
     finally:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)

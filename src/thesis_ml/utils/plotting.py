@@ -1,13 +1,23 @@
-"""Deprecated: plotting moved to :mod:`thesis_ml.plots`. This shim warns and forwards."""
+"""Deprecated: plotting moved to :mod:`thesis_ml.plots.orchestrator`.
+
+Importing this module warns; every name is looked up on the orchestrator, so old imports such as
+``from thesis_ml.utils.plotting import render_run`` keep working.
+"""
 
 import warnings
 
-from thesis_ml.plots.losses import save_loss_figure
+from thesis_ml.plots import orchestrator
 
 warnings.warn(
-    "thesis_ml.utils.plotting is deprecated; import from thesis_ml.plots instead",
+    "thesis_ml.utils.plotting is deprecated; import from thesis_ml.plots.orchestrator instead",
     DeprecationWarning,
     stacklevel=2,
 )
 
-__all__ = ["save_loss_figure"]
+
+def __getattr__(name: str):
+    return getattr(orchestrator, name)
+
+
+def __dir__() -> list[str]:
+    return dir(orchestrator)

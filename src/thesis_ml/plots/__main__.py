@@ -1,0 +1,104 @@
+"""``python -m thesis_ml.plots RUN_DIR [overrides...] [--json PATH]``: re-render a run's figures.
+
+Reads only ``RUN_DIR/cfg.yaml`` and ``RUN_DIR/facts/`` (no model, data or training), so a
+change of plotting code or policy never retrains. Overrides may change only the ``logging``
+group, e.g. ``logging=plots_full`` or ``logging.fig_format=svg``: the rest of the config
+describes what was trained. The figures follow the policy given: files of families or moments
+it does not enable are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from thesis_ml.cli import EXIT_BAD_INPUT, USER_ERRORS
+from thesis_ml.config import ConfigError, compose, group_options, load_run_config, validate
+from thesis_ml.utils.io import atomic_write_text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg = render_config(args.run_dir, args.overrides)
+        from thesis_ml.plots.orchestrator import log_skips, render_run
+
+        logging.basicConfig(
+            level=logging.WARNING if cfg.logging.quiet else logging.INFO,
+            format="%(message)s",
+            stream=sys.stderr,
+        )
+        if not cfg.logging.make_plots:
+            print("logging.make_plots is false: nothing drawn (override logging.make_plots=true)")
+            return 0
+        logging_cfg = OmegaConf.to_container(cfg.logging)
+        report = render_run(args.run_dir, logging_cfg, block_screen=True)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    log_skips(report)
+    if args.json:
+        atomic_write_text(args.json, report.to_json())
+    print(
+        f"{len(report.files())} figure files of epoch {report.epoch} in {report.total_s:.2f} s "
+        f"under {args.run_dir}"
+    )
+    return 0
+
+
+def render_config(run_dir: Path, overrides: list[str]) -> DictConfig:
+    """The run's ``cfg.yaml`` with ``logging`` overrides applied (a preset first, then keys)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    path = Path(run_dir) / "cfg.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing; is {run_dir} a run directory?")
+    cfg = load_run_config(path)
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as error:
+        raise ConfigError(f"cannot parse overrides {' '.join(overrides)}: {error}") from None
+    for override in sorted(parsed, key=lambda o: o.key_or_group != "logging"):
+        key = override.key_or_group
+        if key == "logging":
+            preset = compose([f"logging={override.value()}"]).logging
+            OmegaConf.set_struct(cfg, False)
+            cfg.logging = preset
+            OmegaConf.set_struct(cfg, True)
+        elif key.startswith("logging."):
+            try:
+                OmegaConf.update(cfg, key, override.value(), merge=False)
+            except Exception as error:  # an unknown key in struct mode
+                raise ConfigError(f"{key}: {error}") from None
+        else:
+            raise ConfigError(
+                f"{key}: re-rendering may change only logging (logging=PRESET or logging.KEY=...); "
+                "the other keys describe what was trained"
+            )
+    validate(cfg)
+    return cfg
+
+
+def _parser() -> argparse.ArgumentParser:
+    presets = ", ".join(group_options().get("logging", []))
+    parser = argparse.ArgumentParser(
+        prog="python -m thesis_ml.plots",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"logging presets (logging=NAME): {presets}",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory")
+    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="e.g. logging=plots_full")
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help="write the report (files, per-figure seconds)"
+    )
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Drawing helpers the figure families share: panels, curves, scales and reference lines.
+
+Families receive matplotlib objects from the orchestrator and never import pyplot, so that
+importing a family costs nothing when no figure is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from thesis_ml.plots.inputs import RunFacts
+
+# A span of values wider than this ratio is drawn on a log axis (it crosses a decade).
+LOG_SCALE_RATIO = 10.0
+SPLIT_STYLE = {"train": {"color": "tab:blue"}, "val": {"color": "tab:orange"}}
+SPLIT_LABEL = {"train": "train", "val": "validation"}
+REFERENCE_STYLE = {"linestyle": "--", "linewidth": 1.2}
+
+
+def panels(fig, count: int) -> list:
+    """``count`` axes side by side (two rows when more than three), sharing the epoch axis."""
+    columns = count if count <= 3 else (count + 1) // 2
+    rows = 1 if count <= 3 else 2
+    axes = fig.subplots(rows, columns, squeeze=False).ravel().tolist()
+    for extra in axes[count:]:
+        extra.remove()
+    return axes[:count]
+
+
+def figure_size(count: int) -> tuple[float, float]:
+    columns = count if count <= 3 else (count + 1) // 2
+    rows = 1 if count <= 3 else 2
+    return (1.0 + 4.2 * columns, 0.6 + 3.2 * rows)
+
+
+def plot_splits(
+    ax, facts: RunFacts, column: str, splits: Sequence[str] = ("train", "val"), scale=1.0
+) -> list[float]:
+    """One curve per split of ``column`` against epoch; returns every value drawn."""
+    drawn: list[float] = []
+    for split in splits:
+        epochs, values = facts.series(split, column)
+        if not values:
+            continue
+        values = [scale * value for value in values]
+        ax.plot(
+            epochs, values, marker=_marker(epochs), label=SPLIT_LABEL[split], **SPLIT_STYLE[split]
+        )
+        drawn.extend(values)
+    return drawn
+
+
+def reference_line(ax, value: float | None, label: str, color: str = "black") -> list[float]:
+    """A horizontal dashed line at a known bound; nothing when the bound is unknown."""
+    if value is None:
+        return []
+    ax.axhline(value, color=color, label=label, **REFERENCE_STYLE)
+    return [value]
+
+
+def finish(ax, title: str, ylabel: str, values: Sequence[float], xlabel: str = "epoch") -> None:
+    """Title, labels, legend, integer epoch ticks and a log y-axis where values span decades."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if spans_decades(values):
+        ax.set_yscale("log")
+    if xlabel == "epoch":
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3)
+
+
+def spans_decades(values: Sequence[float]) -> bool:
+    finite = [v for v in values if v is not None and v == v and abs(v) != float("inf")]
+    if not finite or min(finite) <= 0:
+        return False
+    return max(finite) / min(finite) >= LOG_SCALE_RATIO
+
+
+def _marker(epochs: Sequence[int]) -> str | None:
+    """Dots on short runs, where single epochs matter; plain lines on long ones."""
+    return "o" if len(epochs) <= 30 else None

@@ -1,0 +1,69 @@
+"""Family ``recon``: reconstruction error per epoch against its bounds, and (mode ``visuals``)
+inputs next to their reconstructions for a few validation samples.
+
+The examples come from ``facts/recon_examples.json``, which the training process writes from
+the loop's examples hook (see ``plots.orchestrator.ReconExamplesHook``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from thesis_ml.plots.drawing import finish, plot_splits, reference_line
+from thesis_ml.plots.inputs import RunFacts
+
+log = logging.getLogger(__name__)
+
+# Known lower bounds on the reconstruction MSE, from the optimum dict of on_train_start.
+BOUNDS = (
+    ("pca_bound", "PCA bound (best linear code)", "black"),
+    ("rate_distortion_bound", "rate-distortion bound", "tab:red"),
+)
+MAX_EXAMPLES = 4
+
+
+def missing(facts: RunFacts, options) -> str | None:
+    if not facts.has("recon_mse"):
+        return "no recon_mse in facts/scalars.csv (not an autoencoder run)"
+    return None
+
+
+def panel_count(facts: RunFacts, options, full: bool) -> int:
+    if full and options["mode"] == "visuals" and facts.examples:
+        return 1 + min(MAX_EXAMPLES, len(facts.examples["inputs"]))
+    return 1
+
+
+def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
+    ax = axes[0]
+    values = plot_splits(ax, facts, "recon_mse")
+    for key, label, color in BOUNDS:
+        bound = facts.optimum.get(key)
+        values += reference_line(ax, float(bound) if bound else None, label, color)
+    finish(ax, "Reconstruction error per epoch", "MSE per element (data units squared)", values)
+    if full and options["mode"] == "visuals":
+        if facts.examples:
+            _draw_examples(axes[1:], facts.examples)
+        else:
+            log.info("recon: no %s yet, drawing curves only", "facts/recon_examples.json")
+
+
+def _draw_examples(axes: list, examples: dict) -> None:
+    pairs = zip(examples["inputs"], examples["reconstructions"], strict=True)
+    for index, (ax, (original, reconstruction)) in enumerate(zip(axes, pairs, strict=False)):
+        title = f"Validation sample {index} (epoch {examples['epoch']})"
+        if _is_image(original):
+            import numpy as np
+
+            ax.imshow(np.hstack([np.asarray(original), np.asarray(reconstruction)]), cmap="gray")
+            ax.set_title(f"{title}\nleft: input, right: reconstruction")
+            ax.set_axis_off()
+            continue
+        features = range(len(original))
+        ax.plot(features, original, marker="o", color="tab:blue", label="input")
+        ax.plot(features, reconstruction, marker="x", color="tab:orange", label="reconstruction")
+        finish(ax, title, "value (data units)", [], xlabel="feature index")
+
+
+def _is_image(sample) -> bool:
+    return bool(sample) and isinstance(sample[0], list)

@@ -1,0 +1,85 @@
+"""The helper process that draws a training run's figures while it trains.
+
+``python -m thesis_ml.plots.worker RUN_DIR`` reads one command per line on stdin: ``epoch_end``
+(draw the quick figures of the last finished epoch) or ``train_end`` (draw every enabled moment,
+exactly as ``python -m thesis_ml.plots RUN_DIR`` would, then exit). Commands that pile up while
+a figure is being drawn are merged, so training never waits for a per-epoch figure. End of
+input without ``train_end`` (the run failed or was killed) ends it without drawing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from thesis_ml.plots.orchestrator import destinations, log_skips, render_run
+
+END = None  # stdin closed
+# Quick figures use at most this share of a core: on a small machine the helper must not slow
+# the training it draws (the final figures are not throttled: training waits for them).
+QUICK_DUTY_CYCLE = 0.2
+
+
+def main(argv: list[str] | None = None) -> int:
+    run_dir = Path((argv if argv is not None else sys.argv[1:])[0])
+    logging_cfg = yaml.safe_load((run_dir / "cfg.yaml").read_text(encoding="utf-8"))["logging"]
+    logging.basicConfig(
+        level=logging.WARNING if logging_cfg["quiet"] else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    _preload("screen" in destinations(logging_cfg))
+    commands: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
+    reported: set[str] = set()
+    next_quick = 0.0
+    while True:
+        pending = _next_commands(commands, next_quick)
+        if "train_end" in pending:
+            log_skips(render_run(run_dir, logging_cfg), reported)
+            return 0
+        if END in pending:
+            return 0
+        started = time.monotonic()
+        log_skips(render_run(run_dir, logging_cfg, moments=["epoch_end"]), reported)
+        spent = time.monotonic() - started
+        next_quick = started + spent / QUICK_DUTY_CYCLE
+
+
+def _next_commands(commands: queue.Queue, not_before: float) -> list:
+    """Every command that arrives until ``not_before``; ``train_end`` and END cut the wait."""
+    pending = [commands.get()]
+    while "train_end" not in pending and END not in pending:
+        remaining = not_before - time.monotonic()
+        try:
+            pending.append(
+                commands.get(timeout=remaining) if remaining > 0 else commands.get_nowait()
+            )
+        except queue.Empty:
+            if remaining <= 0:
+                break
+    return pending
+
+
+def _preload(screen: bool) -> None:
+    """Import matplotlib now, while the run trains, not when the first figure is due."""
+    import matplotlib.figure  # noqa: F401
+
+    if screen:
+        import matplotlib.pyplot  # noqa: F401
+
+
+def _read_commands(commands: queue.Queue) -> None:
+    for line in sys.stdin:
+        commands.put(line.strip())
+    commands.put(END)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

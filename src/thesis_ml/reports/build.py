@@ -1,0 +1,141 @@
+"""Building a report: read and check the runs, summarise them, draw the figures, write it all.
+
+Nothing is written until the config and every run have been checked and every figure has been
+drawn (in memory); then each file is written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from thesis_ml.config import compose_unvalidated
+from thesis_ml.facts import _json_safe
+from thesis_ml.reports.figures import FIGURES, render
+from thesis_ml.reports.runs import RunSet, common_parent, read_runs, resolve_sources
+from thesis_ml.reports.settings import (
+    DEFAULT_REPORT_CONFIG,
+    REPORT_CONFIG_DIR,
+    validate_report_config,
+    with_inputs,
+)
+from thesis_ml.reports.summary import rows_to_frame, scalars_frame, summary_rows
+from thesis_ml.utils.io import atomic_write, atomic_write_text
+
+FIGURES_SUBDIR = "figures"
+
+
+@dataclass
+class Report:
+    out_dir: Path
+    files: list[Path]
+    n_runs: int
+    skipped: list[dict]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def build_report(
+    run_dirs: Path | str | Iterable[Path | str] | None = None,
+    out_dir: Path | str | None = None,
+    overrides: Iterable[str] = (),
+    config_name: str = DEFAULT_REPORT_CONFIG,
+) -> Report:
+    """Report on ``run_dirs`` (a list of runs, or one sweep directory) into ``out_dir``.
+
+    ``run_dirs`` and ``out_dir`` replace the config's inputs and out_dir when given; the
+    ``overrides`` (Hydra grammar) set anything else, e.g. ``outputs.which_figures=[...]``.
+    """
+    cfg = compose_unvalidated(overrides, config_name, REPORT_CONFIG_DIR)
+    return report_from_config(with_inputs(cfg, run_dirs, out_dir))
+
+
+def report_from_config(cfg: DictConfig | Mapping) -> Report:
+    """Build the report a (composed) report config describes; the config is checked first."""
+    settings = validate_report_config(cfg)
+    inputs, outputs = settings["inputs"], settings["outputs"]
+    started = time.perf_counter()
+    sources = inputs["sweep_dir"] or inputs["run_dirs"]
+    runset = read_runs(resolve_sources(sources), inputs["allow_incomplete"])
+    for skipped in runset.skipped:
+        print(
+            f"warning: skipping {skipped.run_dir}: {'; '.join(skipped.problems)}", file=sys.stderr
+        )
+    loaded = time.perf_counter()
+    rows = summary_rows(runset, **settings["summary"])
+    data = report_data(runset, rows_to_frame(rows, runset))
+    summarised = time.perf_counter()
+    figures = {
+        f"{name}.{outputs['fig_format']}": render(name, data, outputs["fig_format"], outputs["dpi"])
+        for name in outputs["which_figures"]
+    }
+    plotted = time.perf_counter()
+    out_dir = report_dir(settings, runset)
+    skipped = [s.to_dict() for s in runset.skipped]
+    files = _write(out_dir, rows, skipped, settings, figures)
+    timings = {
+        "load_s": loaded - started,
+        "summary_s": summarised - loaded,
+        "plot_s": plotted - summarised,
+        "write_s": time.perf_counter() - plotted,
+    }
+    return Report(out_dir, files, len(runset.runs), skipped, timings)
+
+
+def report_data(runset: RunSet, summary):
+    from thesis_ml.reports.figures.common import ReportData
+
+    eigenvalues = {}
+    for run in runset.runs:
+        optimum = run.end.get("optimum") or run.start.get("optimum") or {}
+        if optimum.get("eigenvalues"):
+            eigenvalues[run.run_id] = list(optimum["eigenvalues"])
+    return ReportData(summary, scalars_frame(runset, split="val"), eigenvalues)
+
+
+def report_dir(settings: Mapping, runset: RunSet) -> Path:
+    outputs, inputs = settings["outputs"], settings["inputs"]
+    if outputs["out_dir"]:
+        return Path(outputs["out_dir"])
+    if inputs["sweep_dir"]:
+        return Path(inputs["sweep_dir"]) / outputs["report_subdir"]
+    runs = [run.run_dir for run in runset.runs] + [s.run_dir for s in runset.skipped]
+    return common_parent(runs) / outputs["report_subdir"]
+
+
+def _write(
+    out_dir: Path, rows: list[dict], skipped: list[dict], settings: Mapping, figures: Mapping
+) -> list[Path]:
+    files = [out_dir / "summary.csv", out_dir / "summary.json"]
+    with atomic_write(files[0]) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    document = {
+        "config": settings,
+        "runs": rows,
+        "skipped": skipped,
+        "figures": [f"{FIGURES_SUBDIR}/{name}" for name in figures],
+    }
+    atomic_write_text(files[1], json.dumps(_json_safe(document), indent=1) + "\n")
+    for name, content in figures.items():
+        path = out_dir / FIGURES_SUBDIR / name
+        with atomic_write(path, "wb") as handle:
+            handle.write(content)
+        files.append(path)
+    _remove_stale_figures(out_dir / FIGURES_SUBDIR, keep=set(figures))
+    return files
+
+
+def _remove_stale_figures(figures_dir: Path, keep: set[str]) -> None:
+    """A report names exactly the figures asked for: drop ones an earlier report drew."""
+    for name in FIGURES:
+        for path in figures_dir.glob(f"{name}.*"):
+            if path.name not in keep and path.suffix in (".png", ".pdf", ".svg"):
+                path.unlink()

@@ -1,0 +1,178 @@
+"""Vector quantization (VQ-VAE) with a codebook shared by ``n_tokens`` groups of the latent.
+
+The latent of size m is split into ``n_tokens`` vectors of size ``m / n_tokens``; each is
+replaced by its nearest codebook entry, and the gradient passes straight through to the encoder.
+The tokenizer's loss is ``beta * ||z - sg(e)||^2`` (commitment), plus ``||sg(z) - e||^2``
+(codebook) when the codebook learns by gradient; with ``ema`` it instead follows an exponential
+moving average of the encoder outputs assigned to each code (sum over count, as in
+``vector-quantize-pytorch``).
+
+Codebook init is ``random`` (normal entries of std ``init_scale``) or ``kmeans`` on the first
+training batch. With ``restart_dead_codes``, a code unused for ``dead_after_steps`` consecutive
+training steps is re-seeded from a random encoder output of the current batch (its EMA
+statistics restart from that one sample).
+
+Nearest neighbours come from ``||e||^2 - 2 z.e`` computed by one ``addmm`` (the ``||z||^2``
+term does not change the argmin): about 1.4x faster than ``torch.cdist``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+from thesis_ml.tokenizers.base import Quantized, Tokenizer
+
+# Added to the EMA counts: keeps a code with a near-zero count from dividing by zero.
+EMA_EPS = 1e-5
+
+
+def nearest_codes(vectors: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest (Euclidean) codebook row of each row of ``vectors``."""
+    scores = torch.addmm((codebook * codebook).sum(dim=1), vectors, codebook.T, alpha=-2)
+    return scores.min(dim=1).indices  # same first-minimum rule as argmin, 2x faster on CPU
+
+
+def kmeans(samples: torch.Tensor, n_clusters: int, iterations: int) -> torch.Tensor:
+    """Lloyd's k-means from distinct random samples (repeated ones if there are too few)."""
+    if len(samples) >= n_clusters:
+        start = torch.randperm(len(samples), device=samples.device)[:n_clusters]
+    else:
+        start = torch.randint(len(samples), (n_clusters,), device=samples.device)
+    means = samples[start]
+    for _ in range(iterations):
+        codes = nearest_codes(samples, means)
+        counts = torch.bincount(codes, minlength=n_clusters).unsqueeze(1)
+        sums = torch.zeros_like(means).index_add_(0, codes, samples)
+        means = torch.where(counts > 0, sums / counts.clamp(min=1), means)
+    return means
+
+
+class VectorQuantizer(Tokenizer):
+    def __init__(
+        self,
+        latent_dim: int,
+        codebook_size: int,
+        n_tokens: int = 1,
+        beta: float = 0.25,
+        ema: bool = True,
+        decay: float = 0.99,
+        init: str = "kmeans",
+        init_scale: float = 1.0,
+        kmeans_iters: int = 10,
+        restart_dead_codes: bool = True,
+        dead_after_steps: int = 50,
+    ) -> None:
+        super().__init__()
+        if latent_dim % n_tokens:
+            raise ValueError(
+                f"phase1.tokenizer.n_tokens={n_tokens} does not divide the latent size {latent_dim}"
+            )
+        if init not in ("random", "kmeans"):
+            raise ValueError(f"phase1.tokenizer.init={init!r} is not random or kmeans")
+        self.codebook_size = codebook_size
+        self.n_tokens = n_tokens
+        self.dim = latent_dim // n_tokens
+        self.beta = beta
+        self.ema = ema
+        self.decay = decay
+        self.kmeans_iters = kmeans_iters
+        self.restart_dead_codes = restart_dead_codes
+        self.dead_after_steps = dead_after_steps
+
+        codebook = init_scale * torch.randn(codebook_size, self.dim)
+        if ema:
+            self.register_buffer("codebook", codebook)
+            # EMA of the sum of the vectors assigned to each code, and (last column) of their count
+            self.register_buffer("ema_stats", torch.cat([codebook, torch.ones(codebook_size, 1)], 1))
+        else:
+            self.codebook = torch.nn.Parameter(codebook)
+        self.register_buffer("steps_unused", torch.zeros(codebook_size, dtype=torch.long))
+        self.register_buffer("initialized", torch.tensor(init == "random"))
+        # Mirror of `initialized` on the host, so that a training step need not read the device.
+        self._awaits_init = init == "kmeans"
+        self.register_load_state_dict_post_hook(_sync_init_flag)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping, latent_dim: int) -> VectorQuantizer:
+        return cls(
+            latent_dim,
+            codebook_size=int(cfg["codebook_size"]),
+            n_tokens=int(cfg["n_tokens"]),
+            beta=float(cfg["beta"]),
+            ema=bool(cfg["ema"]),
+            decay=float(cfg["decay"]),
+            init=str(cfg["init"]),
+            init_scale=float(cfg["init_scale"]),
+            kmeans_iters=int(cfg["kmeans_iters"]),
+            restart_dead_codes=bool(cfg["restart_dead_codes"]),
+            dead_after_steps=int(cfg["dead_after_steps"]),
+        )
+
+    @property
+    def bits_per_sample(self) -> float:
+        return self.n_tokens * math.log2(self.codebook_size)
+
+    def forward(self, latent: torch.Tensor) -> Quantized:
+        vectors = latent.reshape(-1, self.dim)
+        detached = vectors.detach()
+        if self.training and self._awaits_init:
+            self._init_from(detached)
+        codes = nearest_codes(detached, self.codebook.detach())
+        quantized = F.embedding(codes, self.codebook)
+        if self.training:
+            self._update(detached, codes)
+        # One difference serves both the commitment loss (gradient to the encoder only) and the
+        # straight-through output (the decoder's gradient passes to the encoder unchanged).
+        offset = quantized.detach() - vectors
+        aux_loss = self.beta * offset.square().mean()
+        if not self.ema:
+            aux_loss = aux_loss + F.mse_loss(quantized, detached)
+        straight_through = vectors + offset.detach()
+        return Quantized(
+            straight_through.view_as(latent), aux_loss, codes.view(len(latent), self.n_tokens)
+        )
+
+    @torch.no_grad()
+    def _init_from(self, vectors: torch.Tensor) -> None:
+        means = kmeans(vectors, self.codebook_size, self.kmeans_iters)
+        self.codebook.copy_(means)
+        if self.ema:
+            self.ema_stats[:, :-1] = means
+            self.ema_stats[:, -1] = 1.0
+        self.initialized.fill_(True)
+        self._awaits_init = False
+
+    @torch.no_grad()
+    def _update(self, vectors: torch.Tensor, codes: torch.Tensor) -> None:
+        """EMA codebook step and dead-code restart after a training assignment."""
+        if self.ema:
+            # Sums of the assigned vectors and their count, in one scatter: [vectors, 1].
+            augmented = torch.cat([vectors, vectors.new_ones(len(vectors), 1)], dim=1)
+            batch = torch.zeros_like(self.ema_stats).index_add_(0, codes, augmented)
+            self.ema_stats.lerp_(batch, 1 - self.decay)
+            sizes = self.ema_stats[:, -1:] + EMA_EPS
+            torch.div(self.ema_stats[:, :-1], sizes, out=self.codebook)
+            counts = batch[:, -1]
+        else:
+            counts = torch.bincount(codes, minlength=self.codebook_size)
+        self.steps_unused.add_(1).masked_fill_(counts > 0, 0)
+        if self.restart_dead_codes:
+            dead = self.steps_unused >= self.dead_after_steps
+            if dead.any():  # on a GPU this waits for the step; a VQ step is short anyway
+                self._restart(dead, vectors)
+
+    def _restart(self, dead: torch.Tensor, vectors: torch.Tensor) -> None:
+        """Re-seed the ``dead`` codes from random rows of ``vectors``; their EMA restarts there."""
+        picks = torch.randint(len(vectors), (int(dead.sum()),), device=vectors.device)
+        self.codebook[dead] = vectors[picks]
+        if self.ema:
+            self.ema_stats[dead] = torch.cat([vectors[picks], vectors.new_ones(len(picks), 1)], 1)
+        self.steps_unused[dead] = 0
+
+
+def _sync_init_flag(module: VectorQuantizer, _incompatible) -> None:
+    module._awaits_init = not bool(module.initialized)

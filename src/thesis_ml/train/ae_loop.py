@@ -1,0 +1,188 @@
+"""The Phase 1 autoencoder loop: encoder -> tokenizer (none | vq) -> decoder on reconstruction.
+
+Selected by ``trainer.loop=ae`` (``phase1/trainer=ae`` sets it) or ``trainer.loop=vqae``, which
+differs only in the tokenizer a config without ``phase1/tokenizer`` gets (vq instead of none).
+The model reconstructs the inputs x of whatever ``cfg.data`` holds; on the reconstruction task
+the best possible error is known (:mod:`thesis_ml.data.bounds`) and recorded as the optimum.
+
+Facts per epoch and split: ``recon_mse``, ``aux_loss`` and, for a discrete tokenizer,
+``perplexity``, ``code_usage`` and ``dead_codes`` from code counts over the whole split. The
+validation metrics also carry ``code_counts`` (events only): the last one is the final usage
+histogram. ``on_train_start`` records the tokenizer and the code's compression.
+
+Usable from a notebook with no Hydra side effects::
+
+    from thesis_ml.config import compose
+    from thesis_ml.train.ae_loop import train
+
+    result = train(compose(["phase1/trainer=ae", "phase1/tokenizer=vq", "trainer.epochs=2"]))
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+
+from thesis_ml.config import compose, to_plain_dict, to_struct_config
+from thesis_ml.data.bounds import compression, empirical_eigenvalues, reconstruction_optimum
+from thesis_ml.data.loaders import TensorLoader
+from thesis_ml.data.synthetic import Dataset, make_dataloaders
+from thesis_ml.models.autoencoder import Autoencoder, build_autoencoder
+from thesis_ml.tokenizers import code_usage_metrics
+from thesis_ml.train.fit import fit
+from thesis_ml.train.runtime import open_run, select_device
+from thesis_ml.train.train_test import make_optimizer, make_scheduler
+from thesis_ml.utils.seed import seeded, torch_threads
+
+# The option each phase1 part takes when a config does not choose one.
+PHASE1_DEFAULTS = {"encoder": "mlp", "tokenizer": "none", "decoder": "mlp", "trainer": "ae"}
+# Validation samples the figures show next to their reconstructions.
+RECON_EXAMPLES = 4
+
+
+def with_phase1_defaults(cfg: DictConfig, tokenizer: str = "none") -> DictConfig:
+    """``cfg`` with every missing phase1 part filled from its default option's config file.
+
+    Only the phase1 section is taken from the defaults: the data and trainer the caller chose
+    stay as they are. The run's ``cfg.yaml`` then holds every part, so that the model can be
+    rebuilt from it alone.
+    """
+    plain = to_plain_dict(cfg)
+    phase1 = dict(plain.get("phase1") or {})
+    defaults = {**PHASE1_DEFAULTS, "tokenizer": tokenizer}
+    missing = [part for part in defaults if part not in phase1]
+    if not missing:
+        return cfg
+    filled = compose([f"phase1/{part}={defaults[part]}" for part in missing]).phase1
+    phase1.update({part: to_plain_dict(filled[part]) for part in missing})
+    return to_struct_config({**plain, "phase1": phase1})
+
+
+def run_epoch(
+    model: Autoencoder,
+    loader: TensorLoader,
+    aux_weight: float,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> tuple[dict, torch.Tensor | None]:
+    """One pass over ``loader`` (training when ``optimizer`` is given): metrics and code counts.
+
+    Sums stay on the device, so that no batch waits for the host.
+    """
+    model.train(optimizer is not None)
+    codebook_size = model.tokenizer.codebook_size
+    device = loader.tensors[0].device
+    totals = torch.zeros(2, device=device)  # squared-error mean, aux loss; sample-weighted
+    counts = torch.zeros(codebook_size, dtype=torch.long, device=device) if codebook_size else None
+    with torch.inference_mode(optimizer is None):
+        for x, *_ in loader:
+            reconstruction, quantized = model(x)
+            recon_mse = F.mse_loss(reconstruction, x)
+            if optimizer is not None:
+                loss = recon_mse + aux_weight * quantized.aux_loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            totals += torch.stack([recon_mse.detach(), quantized.aux_loss.detach()]) * len(x)
+            if counts is not None:
+                counts += torch.bincount(quantized.codes.flatten(), minlength=codebook_size)
+    recon_mse, aux_loss = (totals / loader.num_samples).tolist()
+    metrics = {
+        "loss": recon_mse + aux_weight * aux_loss,
+        "recon_mse": recon_mse,
+        "aux_loss": aux_loss,
+    }
+    if counts is not None:
+        metrics.update(code_usage_metrics(counts))
+    return metrics, counts
+
+
+def train_one_epoch(model, loader, optimizer, aux_weight, scheduler=None) -> dict:
+    """Training pass; also returns the learning rate it used."""
+    lr = optimizer.param_groups[0]["lr"]
+    metrics, _ = run_epoch(model, loader, aux_weight, optimizer)
+    if scheduler is not None:
+        scheduler.step()
+    return {**metrics, "lr": lr}
+
+
+def evaluate(model: Autoencoder, loader: TensorLoader, aux_weight: float) -> dict:
+    """Validation pass; ``val_loss`` is the reconstruction MSE the optimum bounds."""
+    metrics, counts = run_epoch(model, loader, aux_weight)
+    metrics["val_loss"] = metrics["recon_mse"]
+    if counts is not None:
+        metrics["code_counts"] = counts.tolist()
+    return metrics
+
+
+def train(
+    cfg: DictConfig,
+    dataset: Dataset | None = None,
+    live_plots: bool = True,
+    tokenizer: str = "none",
+) -> dict:
+    """Train the autoencoder ``cfg.phase1`` describes on the inputs of ``cfg.data``.
+
+    ``dataset`` skips data generation (the pipeline passes the file it generated once);
+    ``live_plots`` false draws no figures during training; ``tokenizer`` is the option a config
+    without ``phase1.tokenizer`` gets.
+    """
+    cfg = with_phase1_defaults(cfg, tokenizer)
+    with (
+        open_run(cfg, live_plots=live_plots) as run,
+        seeded(int(cfg.trainer.seed)) as generator,
+        torch_threads(cfg.trainer.num_threads),
+    ):
+        device = select_device(cfg.trainer.device)
+        train_loader, val_loader, meta = make_dataloaders(cfg, generator, dataset)
+        train_loader.to(device)
+        val_loader.to(device)
+        n_features = meta["input_dim"]
+        model = build_autoencoder(cfg.phase1, n_features).to(device)
+        optimizer = make_optimizer(model, cfg.trainer, device)
+        scheduler = make_scheduler(optimizer, cfg.trainer)
+        bits = model.tokenizer.bits_per_sample
+        x_val = val_loader.tensors[0]
+        optimum = reconstruction_optimum(
+            empirical_eigenvalues(x_val.cpu()),
+            int(cfg.phase1.encoder.latent_dim),
+            bits,
+            population_eigenvalues=meta.get("eigenvalues"),
+        )
+        run.provide_recon_examples(lambda: reconstruct(model, x_val[:RECON_EXAMPLES]))
+        aux_weight = float(cfg.phase1.trainer.aux_weight)
+        return fit(
+            run,
+            model,
+            train_epoch=lambda: train_one_epoch(
+                model, train_loader, optimizer, aux_weight, scheduler
+            ),
+            evaluate=lambda: evaluate(model, val_loader, aux_weight),
+            n_train=meta["n_train"],
+            optimum=optimum,
+            lr=float(cfg.trainer.lr),
+            start_payload={
+                "task": meta["task"],
+                "device": str(device),
+                "data": meta,
+                "tokenizer": cfg.phase1.tokenizer.kind,
+                "compression": compression(bits, n_features),
+            },
+        )
+
+
+@torch.inference_mode()
+def reconstruct(model: Autoencoder, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, model(x))`` for figures that show inputs next to their reconstructions."""
+    model.eval()
+    return x, model(x)[0]
+
+
+def main(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
+    """Entry point of ``trainer.loop=ae`` for the dispatcher (see ``train.run_loop``)."""
+    return train(cfg, dataset=dataset, live_plots=live_plots)
+
+
+def main_vq(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
+    """Entry point of ``trainer.loop=vqae`` (the seed's name): a VQ unless phase1 says otherwise."""
+    return train(cfg, dataset=dataset, live_plots=live_plots, tokenizer="vq")

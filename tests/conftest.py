@@ -1,0 +1,62 @@
+"""Shared helpers of the core-library tests: tiny configs, and the CLI run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from omegaconf import DictConfig
+
+from thesis_ml.config import compose
+
+# A run of this size takes a fraction of a second; only convergence tests use the defaults.
+TINY = (
+    "data.n_samples=512",
+    "model.hidden_sizes=[16]",
+    "trainer.epochs=2",
+    "logging.quiet=true",
+    "logging.make_plots=false",
+)
+
+
+@pytest.fixture
+def tiny_cfg() -> Callable[..., DictConfig]:
+    """``tiny_cfg(*overrides)``: the composed default config, shrunk by :data:`TINY`."""
+    return lambda *overrides: compose([*TINY, *overrides])
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """An empty directory that the process's ``tempfile`` uses, to see what a run leaves there."""
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory
+
+
+@pytest.fixture
+def run_train(tmp_path) -> Callable[..., subprocess.CompletedProcess]:
+    """``run_train(*args, cwd=tmp_path)``: ``python -m thesis_ml.train ARGS`` in a subprocess.
+
+    Its temporary files go to ``tmp_path/proc_tmp`` so that a test can check none are left.
+    """
+    proc_tmp = tmp_path / "proc_tmp"
+    proc_tmp.mkdir()
+
+    def run(*args: str, cwd: Path = tmp_path, timeout: float = 300) -> subprocess.CompletedProcess:
+        env = {**os.environ, "TMPDIR": str(proc_tmp)}
+        return subprocess.run(
+            [sys.executable, "-m", "thesis_ml.train", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run

@@ -1,0 +1,90 @@
+"""The facts schema is documented, and facts survive SIGKILL up to the last finished epoch."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from thesis_ml.config import compose
+from thesis_ml.facts import EVENTS, SCALAR_COLUMNS, read_events, read_scalars
+from thesis_ml.plots.__main__ import main as plots_main
+from thesis_ml.train.train_test import train
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "facts.md"
+
+
+def documented_keys(section: str) -> set[str]:
+    """First-column names of the table under the heading that names ``section``."""
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index(f"`{section}`\n")
+    end = text.find("\n#", start + 1)
+    body = text[start : end if end != -1 else None]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", body, flags=re.MULTILINE))
+
+
+def test_every_scalar_column_is_documented():
+    assert set(SCALAR_COLUMNS) == documented_keys("facts/scalars.csv")
+
+
+def test_every_event_key_a_run_emits_is_documented(tmp_path):
+    overrides = [
+        f"run_dir={tmp_path}",
+        "data.n_samples=256",
+        "trainer.epochs=2",
+        "data.task=binary",
+        "logging.quiet=true",
+        "logging.make_plots=false",
+    ]
+    train(compose(overrides))
+    events = read_events(tmp_path)
+    assert [e["event"] for e in events][0] == EVENTS[0]
+    for event in events:
+        emitted = set(event) - {"event", "time"}
+        assert emitted <= documented_keys(event["event"]), event["event"]
+    optimum = set(events[0]["optimum"])
+    assert optimum <= documented_keys("optimum")
+
+
+def test_sigkill_mid_epoch_leaves_facts_that_parse_to_the_last_finished_epoch(tmp_path):
+    code = (
+        "from thesis_ml.config import compose\n"
+        "from thesis_ml.train.train_test import train\n"
+        f"train(compose(['run_dir={tmp_path}', 'trainer.epochs=1000', 'data.n_samples=20000',"
+        " 'logging.quiet=true', 'trainer.num_threads=1']))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 120
+        while _finished_epochs(tmp_path) < 3:
+            assert process.poll() is None, "training ended before it could be killed"
+            assert time.monotonic() < deadline, "training too slow to reach epoch 3"
+            time.sleep(0.02)
+        time.sleep(0.05)  # somewhere inside a later epoch
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    events = read_events(tmp_path)
+    finished = [e["epoch"] for e in events if e["event"] == "on_epoch_end"]
+    assert finished == list(range(1, len(finished) + 1)) and len(finished) >= 3
+    assert events[-1]["event"] != "on_train_end"
+    rows = read_scalars(tmp_path)
+    epochs = sorted({row["epoch"] for row in rows})
+    # Rows are written just before the epoch's events: at most one unfinished epoch has rows.
+    assert epochs[: len(finished)] == finished and len(epochs) - len(finished) in (0, 1)
+    for epoch in finished:
+        assert [r["split"] for r in rows if r["epoch"] == epoch] == ["train", "val"]
+    # A killed run still re-renders, up to its last finished epoch.
+    assert plots_main([str(tmp_path), "logging=plots_minimal"]) == 0
+    assert (tmp_path / "figures" / f"losses-train_end-{finished[-1]}.png").is_file()
+
+
+def _finished_epochs(run_dir: Path) -> int:
+    path = run_dir / "facts" / "events.jsonl"
+    return path.read_text().count('"on_epoch_end"') if path.is_file() else 0

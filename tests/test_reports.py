@@ -1,0 +1,269 @@
+"""Cross-run reports: CLI forms, summary values against the files, broken runs, figures, D(R)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thesis_ml.reports import build_report, load_runs, load_scalars
+from thesis_ml.reports.__main__ import main as report_main
+from thesis_ml.reports.figures import FIGURES
+from thesis_ml.reports.figures.pareto import pareto_front
+from thesis_ml.reports.rate_distortion import distortion_rate, pca_bound
+from thesis_ml.reports.synthetic import fake_config, write_fake_run
+from thesis_ml.train.__main__ import main as train_main
+
+QUICK_TRAINING = ["trainer.epochs=2", "data.n_samples=512", "logging.quiet=true"]
+QUICK_TRAINING += ["logging.make_plots=false", "trainer.num_threads=1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> list[Path]:
+    """Three real supervised runs: two seeds of one config, one other width."""
+    root = tmp_path_factory.mktemp("trained")
+    variants = {"s0": ["trainer.seed=0"], "s1": ["trainer.seed=1"]}
+    variants["narrow"] = ["trainer.seed=0", "model.hidden_sizes=[16]"]
+    for name, overrides in variants.items():
+        assert train_main([f"run_dir={root / name}", *QUICK_TRAINING, *overrides]) == 0
+    return [root / name for name in variants]
+
+
+@pytest.fixture(scope="module")
+def fake_sweep(tmp_path_factory) -> Path:
+    """AE and VQ runs (two codebook sizes, two seeds each, one diverged) and a continuous AE."""
+    root = tmp_path_factory.mktemp("fake") / "sweep"
+    for seed in (0, 1):
+        for size in (16, 64):
+            config = fake_config(seed, "vq", latent_dim=4)
+            config["phase1"]["tokenizer"]["codebook_size"] = size
+            status = "diverged" if (size, seed) == (64, 1) else "completed"
+            write_fake_run(root / f"vq{size}" / f"seed{seed}", config, status=status)
+        write_fake_run(root / "ae" / f"seed{seed}", fake_config(seed, "none", latent_dim=2))
+    return root
+
+
+def _broken_sweep(root: Path) -> dict[str, Path]:
+    runs = {name: root / name for name in ("good", "training", "truncated", "no_cfg")}
+    write_fake_run(runs["good"], fake_config(0, "vq"))
+    write_fake_run(runs["training"], fake_config(1, "vq"), status=None)
+    write_fake_run(runs["truncated"], fake_config(2, "vq"))
+    scalars = runs["truncated"] / "facts" / "scalars.csv"
+    text = scalars.read_text()
+    scalars.write_text(text[: len(text) * 2 // 3])  # cut mid-line, as a full disk would
+    write_fake_run(runs["no_cfg"], fake_config(3, "vq"), write_config=False)
+    return runs
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _events(run_dir: Path) -> list[dict]:
+    lines = (run_dir / "facts" / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _figures(out_dir: Path) -> set[str]:
+    return {path.name for path in (out_dir / "figures").iterdir()}
+
+
+def test_cli_run_dirs_form_as_the_seed_writes_it(trained):
+    run_dirs = ",".join(str(path) for path in trained[:2])
+    command = (
+        f"{shlex.quote(sys.executable)} -m thesis_ml.reports --config-name compare_tokenizers "
+        f"inputs.run_dirs='[{run_dirs}]' outputs.report_subdir=report "
+        "outputs.which_figures='[val_mse_vs_time,throughput_vs_best_val]'"
+    )
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    out_dir = trained[0].parent / "report"
+    assert (out_dir / "summary.csv").is_file() and (out_dir / "summary.json").is_file()
+    assert _figures(out_dir) == {"val_mse_vs_time.png", "throughput_vs_best_val.png"}
+    assert len(_read_csv(out_dir / "summary.csv")) == 2
+
+
+def test_cli_sweep_dir_form(fake_sweep):
+    asked = ["val_mse_vs_time", "pareto_error_vs_compression", "vq_perplexity_boxplot"]
+    argv = ["--config-name", "compare_tokenizers", f"inputs.sweep_dir={fake_sweep}"]
+    argv += ["outputs.report_subdir=rep", f"outputs.which_figures=[{','.join(asked)}]"]
+    argv += ["outputs.fig_format=svg"]
+    assert report_main(argv) == 0
+    out_dir = fake_sweep / "rep"
+    assert _figures(out_dir) == {f"{name}.svg" for name in asked}
+    document = json.loads((out_dir / "summary.json").read_text())
+    assert document["config"]["outputs"]["which_figures"] == asked
+    assert len(document["runs"]) == 6 and document["skipped"] == []
+
+
+def test_summary_of_trained_runs_matches_their_files(trained, tmp_path):
+    report = build_report(trained, tmp_path / "report", ["outputs.which_figures=[]"])
+    rows = {row["run_dir"]: row for row in _read_csv(report.out_dir / "summary.csv")}
+    for run_dir in trained:
+        row = rows[str(run_dir)]
+        val = [r for r in _read_csv(run_dir / "facts" / "scalars.csv") if r["split"] == "val"]
+        end = _events(run_dir)[-1]
+        losses = [float(r["val_loss"]) for r in val]
+        assert row["status"] == "completed" and int(row["epochs"]) == len(val) == 2
+        assert float(row["best_val_loss"]) == pytest.approx(min(losses), rel=1e-12)
+        assert int(row["best_epoch"]) == 1 + losses.index(min(losses))
+        assert float(row["final_val_loss"]) == pytest.approx(losses[-1], rel=1e-12)
+        mean_epoch = sum(float(r["epoch_time_s"]) for r in val) / len(val)
+        assert float(row["epoch_time_s"]) == pytest.approx(mean_epoch, rel=1e-9)
+        assert float(row["total_time_s"]) == pytest.approx(end["wall_time_s"])
+        assert float(row["samples_per_s"]) == pytest.approx(end["samples_per_s"])
+        assert int(row["n_params"]) == end["n_params"]
+        optimum = end["optimum"]["val_loss"]
+        assert float(row["gap_best_rel"]) == pytest.approx(min(losses) / optimum - 1, rel=1e-9)
+        assert row["bits_per_sample"] == "" and row["final_perplexity"] == ""
+
+
+def test_config_differences_and_seed_groups(trained):
+    summary = load_runs(trained)
+    differing = [c for c in summary.columns if "." in c]
+    assert differing == ["model.hidden_sizes", "trainer.seed"]
+    by_dir = summary.set_index("run_dir")
+    assert by_dir.loc[str(trained[0]), "group"] == by_dir.loc[str(trained[1]), "group"]
+    assert by_dir.loc[str(trained[0]), "n_seeds"] == 2
+    assert by_dir.loc[str(trained[2]), "n_seeds"] == 1
+    assert by_dir.loc[str(trained[2]), "model.hidden_sizes"] == [16]
+
+
+def test_summary_of_vq_and_ae_runs_matches_their_files(fake_sweep):
+    summary = load_runs(fake_sweep).set_index("run_id")
+    assert len(summary) == 6
+    for run_id, row in summary.iterrows():
+        run_dir = fake_sweep / run_id
+        last_val = [r for r in _read_csv(run_dir / "facts" / "scalars.csv") if r["split"] == "val"]
+        last_val = last_val[-1]
+        events = _events(run_dir)
+        compression = events[0].get("compression")
+        assert row["bits_per_sample"] == compression["bits_per_sample"]
+        assert row["compression_ratio"] == compression["ratio"]
+        assert row["status"] == events[-1]["status"]
+        if events[0]["tokenizer"] == "vq":
+            assert row["final_perplexity"] == float(last_val["perplexity"])
+            assert row["final_code_usage"] == float(last_val["code_usage"])
+            assert row["final_dead_codes"] == int(last_val["dead_codes"])
+        else:
+            assert math.isnan(row["final_perplexity"])
+    assert summary.loc["vq64/seed1", "status"] == "diverged"  # marked, not dropped
+    assert summary.loc["vq16/seed0", "group"] == summary.loc["vq16/seed1", "group"]
+
+
+def test_load_scalars_is_long_form(fake_sweep):
+    scalars = load_scalars(fake_sweep)
+    assert len(scalars) == 6 * 5 * 2 and scalars["run_id"].nunique() == 6
+    assert set(load_scalars(fake_sweep, split="val")["split"]) == {"val"}
+
+
+def test_incomplete_runs_fail_naming_every_one(tmp_path, capsys):
+    runs = _broken_sweep(tmp_path / "sweep")
+    assert report_main([f"inputs.sweep_dir={tmp_path / 'sweep'}"]) == 2
+    error = capsys.readouterr().err
+    assert str(runs["training"]) in error and "no on_train_end record" in error
+    assert str(runs["truncated"]) in error and "truncated" in error
+    assert str(runs["no_cfg"] / "cfg.yaml") in error and "missing" in error
+    assert str(runs["good"]) + ":" not in error
+    assert not (tmp_path / "sweep" / "report").exists()  # nothing written
+
+
+def test_allow_incomplete_reports_the_rest(tmp_path, capsys):
+    runs = _broken_sweep(tmp_path / "sweep")
+    argv = [f"inputs.sweep_dir={tmp_path / 'sweep'}", "inputs.allow_incomplete=true"]
+    argv += ["outputs.which_figures=[val_mse_vs_time]"]
+    assert report_main(argv) == 0
+    assert capsys.readouterr().err.count("warning: skipping") == 3
+    document = json.loads((tmp_path / "sweep" / "report" / "summary.json").read_text())
+    assert [run["run_dir"] for run in document["runs"]] == [str(runs["good"])]
+    skipped = {entry["run_dir"]: entry["problems"] for entry in document["skipped"]}
+    assert set(skipped) == {str(runs[name]) for name in ("training", "truncated", "no_cfg")}
+
+
+def test_bad_jsonl_record_is_named_with_its_line(tmp_path):
+    run = write_fake_run(tmp_path / "run", fake_config())
+    events = run / "facts" / "events.jsonl"
+    lines = events.read_text().splitlines(keepends=True)
+    lines[2] = "{not json\n"
+    events.write_text("".join(lines))
+    with pytest.raises(Exception, match=r"events\.jsonl:3: not a JSON object"):
+        load_runs([run])
+
+
+def test_unknown_figure_fails_before_any_work(tmp_path, capsys):
+    argv = [f"inputs.sweep_dir={tmp_path / 'absent'}", "outputs.which_figures=[val_mse,nope]"]
+    assert report_main(argv) == 2
+    error = capsys.readouterr().err
+    assert "outputs.which_figures.1" in error and "nope" in error
+    assert all(name in error for name in FIGURES)
+    assert "absent" not in error  # the runs were never looked at
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ([], "no runs given"),
+        (["inputs.sweep_dir=a", "inputs.run_dirs=[b]"], "not both"),
+        (["inputs.sweep_dir=a", "outputs.dpi=0"], "outputs.dpi"),
+        (["inputs.sweep_dir=a", "+outputs.colour=red"], "colour"),
+    ],
+)
+def test_bad_report_config_is_named(overrides, message, capsys):
+    assert report_main(overrides) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_build_report_writes_exactly_the_figures_asked_for(fake_sweep, tmp_path):
+    out_dir = tmp_path / "results" / "report"
+    build_report(fake_sweep, out_dir)
+    assert _figures(out_dir) == {f"{name}.png" for name in FIGURES}
+    report = build_report(fake_sweep, out_dir, ["outputs.which_figures=[vq_perplexity_boxplot]"])
+    assert _figures(out_dir) == {"vq_perplexity_boxplot.png"}
+    assert set(report.timings_s) >= {"load_s", "plot_s"}
+
+
+def test_figures_of_runs_without_compression_say_so(trained, tmp_path):
+    build_report(trained, tmp_path / "r")  # supervised runs: no bits, no perplexity
+    assert _figures(tmp_path / "r") == {f"{name}.png" for name in FIGURES}
+
+
+def test_distortion_rate_matches_closed_forms_and_bisection():
+    assert distortion_rate([3.0], [0, 1, 2]) == pytest.approx([3.0, 0.75, 3 / 16])
+    # equal eigenvalues share the rate: D = lam * 2**(-2R/n)
+    assert distortion_rate([2.0] * 4, [4.0])[0] == pytest.approx(2.0 * 2 ** (-2.0))
+    lam = np.array([4.0, 2.0, 1.0, 0.5, 0.01, 0.0])
+    for rate in (0.3, 1.0, 2.5, 7.0, 30.0):
+        lo, hi = 1e-300, lam.max()
+        for _ in range(3000):  # bisection on the water level
+            theta = (lo + hi) / 2
+            spent = np.sum(np.maximum(0, 0.5 * np.log2(np.maximum(lam, 1e-300) / theta)))
+            lo, hi = (theta, hi) if spent > rate else (lo, theta)
+        expected = np.minimum(theta, lam).sum() / lam.size
+        assert distortion_rate(lam, rate)[0] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+    assert pca_bound([1.0, 4.0, 2.0, 0.5], 2) == pytest.approx(1.5 / 4)
+    with pytest.raises(ValueError):
+        distortion_rate(lam, -1)
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    front = pareto_front([1, 2, 2, 4, 8], [0.5, 0.6, 0.3, 0.3, 0.1])
+    assert front.tolist() == [[1, 0.5], [2, 0.3], [8, 0.1]]
+
+
+def test_distortion_rate_agrees_with_the_training_bounds():
+    """The report's vectorised D(R) and PCA bound equal the ones training writes into facts."""
+    from thesis_ml.data import bounds
+
+    lam = [4.0, 2.0, 1.0, 0.5, 0.01, 0.0]
+    rates = [0.0, 0.3, 1.0, 2.5, 7.0, 64.0]
+    expected = [bounds.distortion_rate(lam, rate) for rate in rates]
+    assert distortion_rate(lam, rates) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    assert pca_bound(lam, 3) == pytest.approx(bounds.pca_bound(lam, 3))

@@ -1,0 +1,184 @@
+"""The VQ tokenizer's mechanics, and its codebook facts on the default reconstruction data."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from thesis_ml.config import compose
+from thesis_ml.facts import read_events, read_scalars
+from thesis_ml.tokenizers import ContinuousTokenizer, build_tokenizer, code_usage_metrics
+from thesis_ml.tokenizers.vq import VectorQuantizer, kmeans, nearest_codes
+from thesis_ml.train.ae_loop import train
+
+
+def _latents(n: int, dim: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
+
+
+def test_nearest_codes_agree_with_brute_force_distances():
+    vectors, codebook = _latents(500, 6), _latents(37, 6, seed=1)
+    assert torch.equal(nearest_codes(vectors, codebook), torch.cdist(vectors, codebook).argmin(1))
+
+
+def test_tokens_split_the_latent_and_share_the_codebook():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(8, 16, n_tokens=2, init="random").eval()
+    latent = _latents(5, 8)
+    quantized = vq(latent)
+    assert vq.codebook.shape == (16, 4) and quantized.codes.shape == (5, 2)
+    halves = latent.view(5, 2, 4)
+    for token in range(2):
+        expected = nearest_codes(halves[:, token], vq.codebook)
+        assert torch.equal(quantized.codes[:, token], expected)
+        assert torch.allclose(quantized.latent.view(5, 2, 4)[:, token], vq.codebook[expected])
+    assert vq.bits_per_sample == 2 * 4
+
+
+def test_straight_through_gradient_and_losses():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(4, 8, beta=0.25, ema=False, init="random", restart_dead_codes=False)
+    latent = _latents(32, 4).requires_grad_()
+    quantized = vq(latent)
+    selected = vq.codebook.detach()[quantized.codes.flatten()]
+    distance = torch.nn.functional.mse_loss(latent.detach(), selected)
+    assert quantized.aux_loss.item() == pytest.approx(1.25 * distance.item(), rel=1e-6)
+    weights = torch.randn(32, 4)
+    (quantized.latent * weights).sum().backward()
+    assert torch.equal(latent.grad, weights)  # the identity gradient of straight-through
+    vq.codebook.grad = None
+    vq(latent).aux_loss.backward()
+    assert vq.codebook.grad is not None and vq.codebook.grad.abs().sum() > 0
+
+
+def test_ema_moves_each_used_code_to_the_mean_of_its_vectors():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(2, 4, ema=True, decay=0.0, init="random", restart_dead_codes=False)
+    latent = _latents(64, 2)
+    codes = vq(latent).codes.flatten()  # training mode: assigns, then updates
+    for code in codes.unique():
+        mean = latent[codes == code].mean(0)
+        assert torch.allclose(vq.codebook[code], mean, atol=1e-4)
+
+
+def test_kmeans_init_happens_on_the_first_training_batch_only():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(2, 8, init="kmeans")
+    vq.eval()(_latents(16, 2))
+    assert not vq.initialized  # evaluation never initializes
+    batch = _latents(256, 2) + 10
+    vq.train()(batch)
+    assert vq.initialized
+    assert (vq.codebook - 10).abs().max() < 4  # the codes sit among the batch, not at N(0, 1)
+    restored = VectorQuantizer(2, 8, init="kmeans")
+    restored.load_state_dict(vq.state_dict())
+    restored.train()(_latents(256, 2))  # a restored codebook is not initialized again:
+    far = (restored.codebook - 10).abs().amax(1) < 4  # k-means would move every code near 0
+    assert far.sum() >= 7
+
+
+def test_kmeans_converges_to_the_means_of_its_clusters():
+    torch.manual_seed(0)
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    samples = torch.cat([c + _latents(50, 2, seed=i) for i, c in enumerate(centers)])
+    means = kmeans(samples, 6, 20)
+    codes = nearest_codes(samples, means)
+    for code in codes.unique():
+        assert torch.allclose(means[code], samples[codes == code].mean(0), atol=1e-5)
+    start_inertia = torch.cdist(samples, samples[:6]).min(1).values.square().sum()
+    assert torch.cdist(samples, means).min(1).values.square().sum() < start_inertia
+
+
+def test_dead_codes_are_restarted_from_encoder_outputs():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(2, 4, ema=False, init="random", dead_after_steps=3)
+    with torch.no_grad():
+        vq.codebook.copy_(torch.tensor([[0.0, 0.0], [100.0, 100.0], [-100, 100], [100, -100]]))
+    latent = 0.1 * _latents(64, 2)  # only code 0 is ever nearest
+    for _ in range(2):
+        vq(latent)
+    assert vq.codebook[1:].abs().min() == 100  # not yet dead
+    vq(latent)
+    restarted = vq.codebook.detach()[1:]
+    assert torch.cdist(restarted, latent).min(1).values.max() == 0  # each is one of the outputs
+    assert torch.equal(vq.steps_unused[1:], torch.zeros(3, dtype=torch.long))
+
+
+def test_restart_off_leaves_unused_codes_alone():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(2, 4, ema=False, init="random", restart_dead_codes=False)
+    before = vq.codebook.detach().clone()
+    latent = before[0] + 0.01 * _latents(64, 2)
+    for _ in range(5):
+        vq(latent)
+    assert torch.equal(vq.codebook.detach()[1:], before[1:])
+    assert vq.steps_unused[1:].tolist() == [5, 5, 5]
+
+
+def test_code_usage_metrics():
+    assert code_usage_metrics(torch.tensor([5, 5, 5, 5])) == {
+        "perplexity": pytest.approx(4.0),
+        "code_usage": 1.0,
+        "dead_codes": 0,
+    }
+    one_code = code_usage_metrics(torch.tensor([0, 9, 0, 0]))
+    assert one_code["perplexity"] == pytest.approx(1.0) and one_code["dead_codes"] == 3
+    assert code_usage_metrics(torch.tensor([2, 2, 0, 0]))["perplexity"] == pytest.approx(2.0)
+
+
+def test_registry_builds_each_tokenizer_from_its_config():
+    vq_cfg = compose(["phase1/tokenizer=vq"]).phase1.tokenizer
+    vq = build_tokenizer(vq_cfg, 8)
+    assert isinstance(vq, VectorQuantizer) and vq.codebook_size == vq_cfg.codebook_size
+    assert vq.bits_per_sample == vq_cfg.n_tokens * math.log2(vq_cfg.codebook_size)
+    continuous = build_tokenizer({"kind": "none"}, 8)
+    assert isinstance(continuous, ContinuousTokenizer) and continuous.bits_per_sample == 256
+    with pytest.raises(ValueError, match="phase1.tokenizer.kind"):
+        build_tokenizer({"kind": "foo"}, 8)
+
+
+def _vq_run(tmp_path, *overrides: str) -> tuple[list[dict], list[dict]]:
+    cfg = compose(
+        [
+            "phase1/trainer=ae",
+            "phase1/tokenizer=vq",
+            f"run_dir={tmp_path}",
+            "logging.quiet=true",
+            "logging.make_plots=false",
+            *overrides,
+        ]
+    )
+    train(cfg)
+    val = [row for row in read_scalars(tmp_path) if row["split"] == "val"]
+    return val, read_events(tmp_path)
+
+
+@pytest.mark.slow
+def test_vq_uses_its_codebook_with_restart_on(tmp_path):
+    val, events = _vq_run(tmp_path)
+    last = val[-1]
+    codebook_size = 256
+    assert last["perplexity"] >= codebook_size / 2
+    assert last["dead_codes"] <= 0.1 * codebook_size
+    counts = [e for e in events if e["event"] == "on_validation_end"][-1]["metrics"]["code_counts"]
+    assert len(counts) == codebook_size and sum(counts) == 1638  # every validation sample
+    assert code_usage_metrics(torch.tensor(counts))["perplexity"] == pytest.approx(
+        last["perplexity"]
+    )
+    optimum = events[0]["optimum"]
+    assert last["recon_mse"] >= 0.95 * optimum["val_loss"]  # never below its bound
+
+
+@pytest.mark.slow
+def test_collapse_shows_in_the_facts_with_restart_off_and_a_bad_init(tmp_path):
+    val, _ = _vq_run(
+        tmp_path,
+        "phase1.tokenizer.restart_dead_codes=false",
+        "phase1.tokenizer.init=random",
+        "phase1.tokenizer.init_scale=10",
+        "trainer.epochs=3",  # later, EMA decay pulls the unused codes to 0, among the data
+    )
+    assert all(row["perplexity"] < 8 for row in val)
+    assert all(row["dead_codes"] > 0.9 * 256 for row in val)
