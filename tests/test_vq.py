@@ -6,12 +6,21 @@ import math
 
 import pytest
 import torch
+import yaml
 
-from thesis_ml.config import compose
+from thesis_ml.config import CONFIG_DIR, compose
 from thesis_ml.facts import read_events, read_scalars
 from thesis_ml.tokenizers import ContinuousTokenizer, build_tokenizer, code_usage_metrics
 from thesis_ml.tokenizers.vq import VectorQuantizer, kmeans, nearest_codes
 from thesis_ml.train.ae_loop import train
+
+VQ_DEFAULTS = yaml.safe_load((CONFIG_DIR / "phase1" / "tokenizer" / "vq.yaml").read_text())
+
+
+def make_vq(latent_dim: int, codebook_size: int, **options) -> VectorQuantizer:
+    """A VQ with the config file's defaults, except ``options``."""
+    settings = {**VQ_DEFAULTS, "codebook_size": codebook_size, **options}
+    return VectorQuantizer.from_config(settings, latent_dim)
 
 
 def _latents(n: int, dim: int, seed: int = 0) -> torch.Tensor:
@@ -25,7 +34,7 @@ def test_nearest_codes_agree_with_brute_force_distances():
 
 def test_tokens_split_the_latent_and_share_the_codebook():
     torch.manual_seed(0)
-    vq = VectorQuantizer(8, 16, n_tokens=2, init="random").eval()
+    vq = make_vq(8, 16, n_tokens=2, init="random").eval()
     latent = _latents(5, 8)
     quantized = vq(latent)
     assert vq.codebook.shape == (16, 4) and quantized.codes.shape == (5, 2)
@@ -39,7 +48,7 @@ def test_tokens_split_the_latent_and_share_the_codebook():
 
 def test_straight_through_gradient_and_losses():
     torch.manual_seed(0)
-    vq = VectorQuantizer(4, 8, beta=0.25, ema=False, init="random", restart_dead_codes=False)
+    vq = make_vq(4, 8, beta=0.25, ema=False, init="random", restart_dead_codes=False)
     latent = _latents(32, 4).requires_grad_()
     quantized = vq(latent)
     selected = vq.codebook.detach()[quantized.codes.flatten()]
@@ -55,7 +64,7 @@ def test_straight_through_gradient_and_losses():
 
 def test_ema_moves_each_used_code_to_the_mean_of_its_vectors():
     torch.manual_seed(0)
-    vq = VectorQuantizer(2, 4, ema=True, decay=0.0, init="random", restart_dead_codes=False)
+    vq = make_vq(2, 4, ema=True, decay=0.0, init="random", restart_dead_codes=False)
     latent = _latents(64, 2)
     codes = vq(latent).codes.flatten()  # training mode: assigns, then updates
     for code in codes.unique():
@@ -65,14 +74,14 @@ def test_ema_moves_each_used_code_to_the_mean_of_its_vectors():
 
 def test_kmeans_init_happens_on_the_first_training_batch_only():
     torch.manual_seed(0)
-    vq = VectorQuantizer(2, 8, init="kmeans")
+    vq = make_vq(2, 8, init="kmeans")
     vq.eval()(_latents(16, 2))
     assert not vq.initialized  # evaluation never initializes
     batch = _latents(256, 2) + 10
     vq.train()(batch)
     assert vq.initialized
     assert (vq.codebook - 10).abs().max() < 4  # the codes sit among the batch, not at N(0, 1)
-    restored = VectorQuantizer(2, 8, init="kmeans")
+    restored = make_vq(2, 8, init="kmeans")
     restored.load_state_dict(vq.state_dict())
     restored.train()(_latents(256, 2))  # a restored codebook is not initialized again:
     far = (restored.codebook - 10).abs().amax(1) < 4  # k-means would move every code near 0
@@ -93,14 +102,15 @@ def test_kmeans_converges_to_the_means_of_its_clusters():
 
 def test_dead_codes_are_restarted_from_encoder_outputs():
     torch.manual_seed(0)
-    vq = VectorQuantizer(2, 4, ema=False, init="random", dead_after_steps=3)
+    vq = make_vq(2, 4, ema=False, init="random", dead_after_steps=3)
     with torch.no_grad():
         vq.codebook.copy_(torch.tensor([[0.0, 0.0], [100.0, 100.0], [-100, 100], [100, -100]]))
     latent = 0.1 * _latents(64, 2)  # only code 0 is ever nearest
     for _ in range(2):
         vq(latent)
     assert vq.codebook[1:].abs().min() == 100  # not yet dead
-    vq(latent)
+    quantized = vq(latent.requires_grad_())
+    (quantized.latent.sum() + quantized.aux_loss).backward()  # the in-place restart is safe
     restarted = vq.codebook.detach()[1:]
     assert torch.cdist(restarted, latent).min(1).values.max() == 0  # each is one of the outputs
     assert torch.equal(vq.steps_unused[1:], torch.zeros(3, dtype=torch.long))
@@ -108,7 +118,7 @@ def test_dead_codes_are_restarted_from_encoder_outputs():
 
 def test_restart_off_leaves_unused_codes_alone():
     torch.manual_seed(0)
-    vq = VectorQuantizer(2, 4, ema=False, init="random", restart_dead_codes=False)
+    vq = make_vq(2, 4, ema=False, init="random", restart_dead_codes=False)
     before = vq.codebook.detach().clone()
     latent = before[0] + 0.01 * _latents(64, 2)
     for _ in range(5):

@@ -122,7 +122,7 @@ def validate(cfg: DictConfig | Mapping) -> dict:
         plain = to_plain_dict(cfg)
     except InterpolationResolutionError as error:  # an interpolation that points nowhere
         raise ConfigError(explain_hydra_error(error, [])) from None
-    problems = [_describe_schema_error(e) for e in _run_config_validator().iter_errors(plain)]
+    problems = [describe_schema_error(e) for e in _run_config_validator().iter_errors(plain)]
     if not problems:
         problems = [msg for check in SEMANTIC_CHECKS for msg in check(plain)]
     if len(problems) == 1:
@@ -194,7 +194,7 @@ def _load_yaml(path: Path) -> Any:
         return yaml.safe_load(handle)
 
 
-def _describe_schema_error(error) -> str:
+def describe_schema_error(error) -> str:
     """``key: got VALUE; allowed: ...`` for one JSON-schema violation."""
     key = ".".join(str(part) for part in error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}

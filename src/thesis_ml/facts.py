@@ -57,14 +57,14 @@ def facts_dir(run_dir: Path | str) -> Path:
     return Path(run_dir) / FACTS_SUBDIR
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Plain JSON: non-finite floats become null (the status field says why)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -75,20 +75,25 @@ class FactsWriter:
     disk, so that whatever they draw reads the same facts a later re-render reads.
     """
 
-    def __init__(self, run_dir: Path | str, listeners: Iterable[Listener] = ()) -> None:
+    def __init__(
+        self, run_dir: Path | str, listeners: Iterable[Listener] = (), append: bool = False
+    ) -> None:
+        """``append``: continue the files of a resumed run (see ``train.checkpoint``)."""
         self.dir = facts_dir(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.listeners = list(listeners)
-        self._events = (self.dir / EVENTS_FILE).open("w", encoding="utf-8")
-        self._scalars = (self.dir / SCALARS_FILE).open("w", encoding="utf-8", newline="")
-        self._scalars.write(",".join(SCALAR_COLUMNS) + "\n")
-        self._sync(self._scalars)
+        mode = "a" if append else "w"
+        self._events = (self.dir / EVENTS_FILE).open(mode, encoding="utf-8")
+        self._scalars = (self.dir / SCALARS_FILE).open(mode, encoding="utf-8", newline="")
+        if not append:
+            self._scalars.write(",".join(SCALAR_COLUMNS) + "\n")
+            self._sync(self._scalars)
 
     def emit(self, event: str, **payload: Any) -> None:
         """Record one lifecycle event, then tell the listeners."""
         if event not in EVENTS:
             raise ValueError(f"unknown lifecycle event {event!r}; known: {', '.join(EVENTS)}")
-        record = _json_safe({"event": event, "time": time.time(), **payload})
+        record = json_safe({"event": event, "time": time.time(), **payload})
         self._events.write(json.dumps(record, sort_keys=False) + "\n")
         self._sync(self._events)
         for listener in self.listeners:

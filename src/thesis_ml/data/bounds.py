@@ -22,22 +22,25 @@ every tokenizer:
   bounded by the continuous autoencoder's optimum as well as by D(R), hence by their maximum.
   The larger one is the ``kind`` of the optimum.
 
+NumPy only at import time, so that reports can draw the D(R) curve without importing torch.
 The bounds go into the facts as computed on the validation set's own covariance (the error a
 run is judged by), and in expectation where the population covariance is known.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
-import torch
+import numpy as np
 
 FLOAT_BITS = 32  # bits per number of a continuous (float32) latent
 
 
-def empirical_eigenvalues(x: torch.Tensor) -> list[float]:
-    """Eigenvalues of the covariance of the rows of ``x`` (centered, divided by n), descending."""
+def empirical_eigenvalues(x) -> list[float]:
+    """Eigenvalues of the covariance of the rows of tensor ``x`` (centered, divided by n),
+    descending."""
+    import torch  # here only: reports import the bounds without paying for torch
+
     centered = x.double() - x.double().mean(dim=0)
     covariance = centered.T @ centered / len(x)
     eigenvalues = torch.linalg.eigvalsh(covariance).clamp(min=0).flip(0)
@@ -46,30 +49,36 @@ def empirical_eigenvalues(x: torch.Tensor) -> list[float]:
 
 def pca_bound(eigenvalues: Sequence[float], latent_dim: int) -> float:
     """Least MSE per element of an affine reconstruction through ``latent_dim`` numbers."""
-    ordered = sorted(eigenvalues, reverse=True)
-    return sum(ordered[latent_dim:]) / len(ordered)
+    lam = _descending(eigenvalues)
+    return float(lam[latent_dim:].sum() / lam.size)
 
 
-def distortion_rate(eigenvalues: Sequence[float], bits: float) -> float:
+def distortion_rate(eigenvalues: Sequence[float], bits: float | Sequence[float]) -> np.ndarray:
     """Gaussian distortion-rate function D(R) per element, by reverse water-filling.
 
-    With the ``j`` largest eigenvalues coded, the water level is their geometric mean times
-    ``2**(-2R/j)``; the right ``j`` is the one whose level lies between the j-th and the
-    (j+1)-th eigenvalue. Computed in log space so that large rates do not underflow.
+    Vectorised over ``bits`` (bits per sample; reports draw the whole curve). With the ``k``
+    largest eigenvalues coded, the water level is ``2**((sum(log2 lam[:k]) - 2R) / k)``; the
+    valid ``k`` (level <= lam[k-1]) form a prefix 1..k*, and k* is the active set. Computed in
+    log space so that large rates do not underflow.
     """
-    ordered = sorted((float(v) for v in eigenvalues), reverse=True)
-    positive = [v for v in ordered if v > 0]
-    if bits <= 0 or not positive:
-        return sum(ordered) / len(ordered)
-    log_sum = 0.0
-    for active, value in enumerate(positive, start=1):
-        log_sum += math.log(value)
-        log_level = log_sum / active - 2 * bits * math.log(2) / active
-        next_value = positive[active] if active < len(positive) else 0.0
-        if next_value <= 0 or log_level >= math.log(next_value):
-            level = math.exp(log_level)
-            return (active * level + sum(ordered[active:])) / len(ordered)
-    raise AssertionError("reverse water-filling found no water level")  # unreachable
+    all_lam = _descending(eigenvalues)
+    lam = all_lam[all_lam > 0]
+    rates = np.atleast_1d(np.asarray(bits, dtype=float))
+    if np.any(rates < 0):
+        raise ValueError("bits per sample must be >= 0")
+    if lam.size == 0:
+        return np.zeros_like(rates)
+    log_lam = np.log2(lam)
+    k = np.arange(1, lam.size + 1)
+    log_level = (np.cumsum(log_lam)[None, :] - 2 * rates[:, None]) / k[None, :]
+    valid = log_level <= log_lam[None, :]
+    active = lam.size - np.argmax(valid[:, ::-1], axis=1)
+    level = 2.0 ** log_level[np.arange(rates.size), active - 1]
+    return np.minimum(level[:, None], lam[None, :]).sum(axis=1) / all_lam.size
+
+
+def _descending(eigenvalues: Sequence[float]) -> np.ndarray:
+    return np.sort(np.asarray(eigenvalues, dtype=float))[::-1]
 
 
 def reconstruction_optimum(
@@ -80,7 +89,7 @@ def reconstruction_optimum(
 ) -> dict:
     """The optimum dict of an autoencoder run (see the module docstring for the choice)."""
     pca = pca_bound(eigenvalues, latent_dim)
-    rate = distortion_rate(eigenvalues, bits_per_sample)
+    rate = float(distortion_rate(eigenvalues, bits_per_sample)[0])
     optimum = {
         "kind": "pca" if pca >= rate else "rate_distortion",
         "val_loss": max(pca, rate),
@@ -93,7 +102,7 @@ def reconstruction_optimum(
     if population_eigenvalues is not None:
         optimum["expected_val_loss"] = max(
             pca_bound(population_eigenvalues, latent_dim),
-            distortion_rate(population_eigenvalues, bits_per_sample),
+            float(distortion_rate(population_eigenvalues, bits_per_sample)[0]),
         )
     return optimum
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from thesis_ml.config import compose_unvalidated
-from thesis_ml.facts import _json_safe
+from thesis_ml.facts import json_safe
 from thesis_ml.reports.figures import FIGURES, render
 from thesis_ml.reports.runs import RunSet, common_parent, read_runs, resolve_sources
 from thesis_ml.reports.settings import (
@@ -123,7 +123,7 @@ def _write(
         "skipped": skipped,
         "figures": [f"{FIGURES_SUBDIR}/{name}" for name in figures],
     }
-    atomic_write_text(files[1], json.dumps(_json_safe(document), indent=1) + "\n")
+    atomic_write_text(files[1], json.dumps(json_safe(document), indent=1) + "\n")
     for name, content in figures.items():
         path = out_dir / FIGURES_SUBDIR / name
         with atomic_write(path, "wb") as handle:

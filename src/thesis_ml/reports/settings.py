@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from thesis_ml.config import (
     ConfigError,
-    _describe_schema_error,
+    describe_schema_error,
     compose_unvalidated,
     to_plain_dict,
     to_struct_config,
@@ -43,7 +43,7 @@ def validate_report_config(cfg: DictConfig | Mapping) -> dict:
 
     plain = to_plain_dict(cfg)
     validator = jsonschema.Draft202012Validator(report_schema())
-    problems = [_describe_schema_error(error) for error in validator.iter_errors(plain)]
+    problems = [describe_schema_error(error) for error in validator.iter_errors(plain)]
     if not problems:
         problems = _check_inputs(plain["inputs"])
     if problems:

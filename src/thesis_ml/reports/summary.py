@@ -74,6 +74,22 @@ def _hashable(value: Any) -> Any:
     return repr(value) if isinstance(value, dict) else value
 
 
+def label_keys(configs: Sequence[Mapping], keys: Sequence[str]) -> list[str]:
+    """The keys that name a configuration: those taking two or more values among the runs that
+    set them (a VQ-only key that every VQ run shares is noise in a label), unless dropping the
+    others would give two different configurations the same name."""
+    concise = [
+        key
+        for key in keys
+        if len({_hashable(c[key]) for c in configs if c.get(key) is not None}) > 1
+    ]
+
+    def distinct(chosen: Sequence[str]) -> int:
+        return len({tuple(_hashable(c.get(key)) for key in chosen) for c in configs})
+
+    return concise if distinct(concise) == distinct(keys) else list(keys)
+
+
 def group_labels(configs: Sequence[Mapping], keys: Sequence[str]) -> list[str]:
     """``"latent_dim=8, kind=vq"`` from the keys; a key's last part alone unless ambiguous.
 
@@ -101,7 +117,7 @@ def summary_rows(runset: RunSet, ignore_keys: Iterable[str], seed_keys: Iterable
     configs = [flatten(run.config) for run in runset.runs]
     keys = differing_keys(configs, ignore_keys)
     group_keys = [key for key in keys if not _ignored(key, seed_keys)]
-    groups = group_labels(configs, group_keys)
+    groups = group_labels(configs, label_keys(configs, group_keys))
     sizes = collections.Counter(groups)
     rows = []
     for run, config, group in zip(runset.runs, configs, groups, strict=True):

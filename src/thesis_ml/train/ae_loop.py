@@ -20,6 +20,8 @@ Usable from a notebook with no Hydra side effects::
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
@@ -31,7 +33,7 @@ from thesis_ml.data.synthetic import Dataset, make_dataloaders
 from thesis_ml.models.autoencoder import Autoencoder, build_autoencoder
 from thesis_ml.tokenizers import code_usage_metrics
 from thesis_ml.train.fit import fit
-from thesis_ml.train.runtime import open_run, select_device
+from thesis_ml.train.runtime import Autocast, forward_precision, open_run, select_device
 from thesis_ml.train.train_test import make_optimizer, make_scheduler
 from thesis_ml.utils.seed import seeded, torch_threads
 
@@ -64,6 +66,7 @@ def run_epoch(
     loader: TensorLoader,
     aux_weight: float,
     optimizer: torch.optim.Optimizer | None = None,
+    autocast: Autocast = contextlib.nullcontext,
 ) -> tuple[dict, torch.Tensor | None]:
     """One pass over ``loader`` (training when ``optimizer`` is given): metrics and code counts.
 
@@ -76,14 +79,17 @@ def run_epoch(
     counts = torch.zeros(codebook_size, dtype=torch.long, device=device) if codebook_size else None
     with torch.inference_mode(optimizer is None):
         for x, *_ in loader:
-            reconstruction, quantized = model(x)
-            recon_mse = F.mse_loss(reconstruction, x)
+            with autocast():
+                reconstruction, quantized = model(x)
+                recon_mse = F.mse_loss(reconstruction, x)
             if optimizer is not None:
                 loss = recon_mse + aux_weight * quantized.aux_loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-            totals += torch.stack([recon_mse.detach(), quantized.aux_loss.detach()]) * len(x)
+            totals += torch.stack([recon_mse.detach(), quantized.aux_loss.detach().float()]) * len(
+                x
+            )
             if counts is not None:
                 counts += torch.bincount(quantized.codes.flatten(), minlength=codebook_size)
     recon_mse, aux_loss = (totals / loader.num_samples).tolist()
@@ -97,18 +103,25 @@ def run_epoch(
     return metrics, counts
 
 
-def train_one_epoch(model, loader, optimizer, aux_weight, scheduler=None) -> dict:
+def train_one_epoch(
+    model, loader, optimizer, aux_weight, scheduler=None, autocast=contextlib.nullcontext
+) -> dict:
     """Training pass; also returns the learning rate it used."""
     lr = optimizer.param_groups[0]["lr"]
-    metrics, _ = run_epoch(model, loader, aux_weight, optimizer)
+    metrics, _ = run_epoch(model, loader, aux_weight, optimizer, autocast)
     if scheduler is not None:
         scheduler.step()
     return {**metrics, "lr": lr}
 
 
-def evaluate(model: Autoencoder, loader: TensorLoader, aux_weight: float) -> dict:
+def evaluate(
+    model: Autoencoder,
+    loader: TensorLoader,
+    aux_weight: float,
+    autocast: Autocast = contextlib.nullcontext,
+) -> dict:
     """Validation pass; ``val_loss`` is the reconstruction MSE the optimum bounds."""
-    metrics, counts = run_epoch(model, loader, aux_weight)
+    metrics, counts = run_epoch(model, loader, aux_weight, autocast=autocast)
     metrics["val_loss"] = metrics["recon_mse"]
     if counts is not None:
         metrics["code_counts"] = counts.tolist()
@@ -151,13 +164,14 @@ def train(
         )
         run.provide_recon_examples(lambda: reconstruct(model, x_val[:RECON_EXAMPLES]))
         aux_weight = float(cfg.phase1.trainer.aux_weight)
+        autocast = forward_precision(device, cfg.trainer.precision)
         return fit(
             run,
             model,
             train_epoch=lambda: train_one_epoch(
-                model, train_loader, optimizer, aux_weight, scheduler
+                model, train_loader, optimizer, aux_weight, scheduler, autocast
             ),
-            evaluate=lambda: evaluate(model, val_loader, aux_weight),
+            evaluate=lambda: evaluate(model, val_loader, aux_weight, autocast),
             n_train=meta["n_train"],
             optimum=optimum,
             lr=float(cfg.trainer.lr),
@@ -168,6 +182,7 @@ def train(
                 "tokenizer": cfg.phase1.tokenizer.kind,
                 "compression": compression(bits, n_features),
             },
+            resumables={"optimizer": optimizer, "scheduler": scheduler, "shuffle": generator},
         )
 
 

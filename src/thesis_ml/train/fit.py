@@ -10,14 +10,17 @@ saves the model and builds the result.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 
 import torch
+from omegaconf import OmegaConf
 
 from thesis_ml.facts import SCALAR_COLUMNS
 from thesis_ml.models.mlp import count_parameters
-from thesis_ml.train.runtime import Run, format_metrics
+from thesis_ml.train.checkpoint import remove_checkpoint, restore_state, save_checkpoint
+from thesis_ml.train.runtime import Run
 
 Metrics = dict[str, object]
 
@@ -32,21 +35,43 @@ def fit(
     optimum: Mapping,
     lr: float,
     start_payload: Mapping | None = None,
+    resumables: Mapping[str, object] | None = None,
 ) -> dict:
-    """Train for ``cfg.trainer.epochs`` epochs and return the run's result."""
+    """Train for ``cfg.trainer.epochs`` epochs and return the run's result.
+
+    ``resumables`` are the loop's parts with a state a checkpoint must hold (optimizer,
+    scheduler, shuffle generator; None entries are skipped). A run stops early with status
+    ``diverged`` when its training loss is not finite or grows beyond
+    ``trainer.divergence_factor`` times the untrained model's loss (one validation pass
+    before the first epoch: a rate that explodes does so within the first epoch already).
+    """
     epochs = int(run.cfg.trainer.epochs)
     n_params = count_parameters(model)
-    run.facts.emit(
-        "on_train_start",
-        epochs=epochs,
-        n_params=n_params,
-        optimum=dict(optimum),
-        **dict(start_payload or {}),
-    )
-    history: dict[str, list] = {}
-    best: dict = {}
-    train_time_s = 0.0
-    for epoch in range(1, epochs + 1):
+    resumables = dict(resumables or {})
+    checkpoint_every = int(OmegaConf.select(run.cfg, "trainer.checkpoint_every", default=0) or 0)
+    blow_up = OmegaConf.select(run.cfg, "trainer.divergence_factor", default=None)
+    progress = {"history": {}, "best": {}, "train_time_s": 0.0, "reference_loss": None}
+    if run.resume:
+        restore_state(run.resume, model, resumables)
+        progress = run.resume["progress"]
+        run.started = time.perf_counter() - progress["wall_time_s"]
+        print(f"resuming {run.dir} after epoch {run.resume['epoch']}", file=sys.stderr)
+    else:
+        if blow_up is not None:
+            progress["reference_loss"] = evaluate()["loss"]
+        run.facts.emit(
+            "on_train_start",
+            epochs=epochs,
+            n_params=n_params,
+            optimum=dict(optimum),
+            **dict(start_payload or {}),
+        )
+    history: dict[str, list] = progress["history"]
+    best: dict = progress["best"]
+    train_time_s = progress["train_time_s"]
+    reference_loss = progress["reference_loss"]
+    reason = None
+    for epoch in range(run.resume["epoch"] + 1 if run.resume else 1, epochs + 1):
         epoch_start = time.perf_counter()
         train_metrics = train_epoch()
         train_done = time.perf_counter()
@@ -83,35 +108,63 @@ def fit(
             history.setdefault(name, []).append(value)
         if not best or _lower(val_metrics["val_loss"], best["val_loss"]):
             best = {"epoch": epoch, **_prefixed("val", val_metrics)}
-        run.progress(
-            f"epoch {epoch}/{epochs} "
-            + format_metrics(
-                {
-                    "train_loss": train_metrics["loss"],
-                    **_prefixed("val", _scalar_part(val_metrics)),
-                    "samples/s": round(train_row["samples_per_s"]),
-                    "time_s": epoch_time_s,
-                }
-            )
+        run.printer.epoch(
+            epoch,
+            {"train_loss": train_metrics["loss"], **_prefixed("val", _scalar_part(val_metrics))},
+            samples_per_s=train_row["samples_per_s"],
+            epoch_time_s=epoch_time_s,
         )
+        reason = divergence(train_metrics["loss"], reference_loss, blow_up)
+        if reason:
+            print(f"warning: run diverged at epoch {epoch}: {reason}", file=sys.stderr)
+            break
+        if run.keep and checkpoint_every and epoch % checkpoint_every == 0 and epoch < epochs:
+            save_checkpoint(
+                run.dir,
+                digest=run.config_digest,
+                epoch=epoch,
+                model=model,
+                resumables=resumables,
+                progress={
+                    "history": history,
+                    "best": best,
+                    "train_time_s": train_time_s,
+                    "reference_loss": reference_loss,
+                    "wall_time_s": run.elapsed_s,
+                },
+            )
 
     run.save_model(model)
-    final = {"epoch": epochs, **_prefixed("val", val_metrics), "train_loss": train_metrics["loss"]}
+    final = {"epoch": epoch, **_prefixed("val", val_metrics), "train_loss": train_metrics["loss"]}
     result = {
-        "status": "completed",
+        "status": "diverged" if reason else "completed",
+        **({"reason": reason} if reason else {}),
         "run_dir": str(run.dir) if run.keep else None,
-        "epochs": epochs,
+        "epochs": epoch,
         "final": final,
         "best": best,
         "optimum": dict(optimum),
         "gap": {"final": gap_to_optimum(final, optimum), "best": gap_to_optimum(best, optimum)},
         "n_params": n_params,
         "wall_time_s": run.elapsed_s,
-        "samples_per_s": n_train * epochs / max(train_time_s, 1e-12),
+        "samples_per_s": n_train * epoch / max(train_time_s, 1e-12),
         "history": history,
     }
     run.facts.emit("on_train_end", **{k: v for k, v in result.items() if k != "history"})
+    remove_checkpoint(run.dir)  # the run has ended: its outputs are final
     return result
+
+
+def divergence(loss: float, reference: float | None, factor: float | None) -> str | None:
+    """Why a training loss means the run has diverged, or None while it has not."""
+    if not math.isfinite(loss):
+        return f"training loss is {loss}"
+    if factor is not None and reference is not None and loss > factor * abs(reference):
+        return (
+            f"training loss {loss:.4g} > trainer.divergence_factor={factor:g} x the untrained "
+            f"model's {reference:.4g}"
+        )
+    return None
 
 
 def gap_to_optimum(metrics: Mapping, optimum: Mapping) -> dict:

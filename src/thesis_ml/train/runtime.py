@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +16,15 @@ import torch
 import yaml
 from omegaconf import DictConfig
 
-from thesis_ml.config import to_plain_dict, validate
+from thesis_ml.config import ConfigError, to_plain_dict, validate
 from thesis_ml.facts import FactsWriter
 from thesis_ml.plots.orchestrator import Orchestrator, ReconExamplesHook, attach
+from thesis_ml.progress import Progress
+from thesis_ml.train.checkpoint import config_digest, load_checkpoint, restore_facts
 from thesis_ml.utils.io import atomic_write, atomic_write_text
+
+# A zero-argument factory of the context a forward pass (and its loss) runs in.
+Autocast = Callable[[], contextlib.AbstractContextManager]
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "cfg.yaml"
@@ -39,6 +44,22 @@ def select_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def forward_precision(device: torch.device, precision: str) -> Autocast:
+    """What forward passes run in: a factory of bfloat16 autocast contexts for ``bf16``.
+
+    Autocast keeps weights, gradients and the optimiser in fp32 and computes losses in fp32;
+    only matmuls and similar ops run in bfloat16. Supported on cuda and cpu (where it is
+    mostly useful to try a bf16 config before a GPU run, and rarely faster).
+    """
+    if precision == "fp32":
+        return contextlib.nullcontext
+    if device.type not in ("cuda", "cpu"):
+        raise ConfigError(
+            f"trainer.precision: bf16 needs trainer.device cuda or cpu, not {device.type}"
+        )
+    return functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
+
+
 def new_timestamped_dir(root: Path) -> Path:
     """``root/YYYYMMDD-HHMMSS``, suffixed ``-1``, ``-2``... if a run started in the same second."""
     root.mkdir(parents=True, exist_ok=True)
@@ -55,14 +76,17 @@ def new_timestamped_dir(root: Path) -> Path:
 
 @dataclass
 class Run:
-    """An open run: its directory, facts writer and clock."""
+    """An open run: its directory, facts writer, progress printer and clock."""
 
     cfg: DictConfig
     dir: Path
     keep: bool
     facts: FactsWriter
+    printer: Progress
     plots: Orchestrator | None = None
     started: float = field(default_factory=time.perf_counter)
+    config_digest: str = ""  # identifies the config a checkpoint was written under
+    resume: dict | None = None  # the checkpoint this run continues from, if any
 
     @property
     def elapsed_s(self) -> float:
@@ -83,8 +107,8 @@ class Run:
             self.plots.recon_examples = hook
 
     def progress(self, line: str) -> None:
-        if not self.cfg.logging.quiet:
-            print(line, file=sys.stdout, flush=True)
+        """Print a note between the epoch lines (silenced by ``logging.quiet``)."""
+        self.printer.message(line)
 
 
 @contextlib.contextmanager
@@ -108,21 +132,29 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
         atomic_write_text(
             run_dir / CONFIG_FILE, yaml.safe_dump(to_plain_dict(plain), sort_keys=False)
         )
+        digest = config_digest(plain)
+        resume = load_checkpoint(run_dir, digest) if keep else None
+        if resume:
+            restore_facts(run_dir, resume)  # drop what was written after the checkpoint
         plots = attach(run_dir, plain["logging"], keep=keep, live=live_plots)
-        facts = FactsWriter(run_dir, listeners=[plots] if plots else [])
+        facts = FactsWriter(run_dir, listeners=[plots] if plots else [], append=bool(resume))
+        printer = Progress(int(cfg.trainer.epochs), quiet=bool(cfg.logging.quiet))
         try:
-            yield Run(cfg=cfg, dir=run_dir, keep=keep, facts=facts, plots=plots)
+            yield Run(
+                cfg=cfg,
+                dir=run_dir,
+                keep=keep,
+                facts=facts,
+                printer=printer,
+                plots=plots,
+                config_digest=digest,
+                resume=resume,
+            )
         finally:
+            printer.close()
             facts.close()
             if plots:
                 plots.close()
     finally:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def format_metrics(metrics: dict) -> str:
-    return " ".join(
-        f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
-        for name, value in metrics.items()
-    )

@@ -10,6 +10,7 @@ Usable from a notebook with no Hydra side effects::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import torch
@@ -20,7 +21,7 @@ from thesis_ml.data.loaders import TensorLoader
 from thesis_ml.data.synthetic import Dataset, make_dataloaders
 from thesis_ml.models.mlp import build_mlp
 from thesis_ml.train.fit import fit
-from thesis_ml.train.runtime import open_run, select_device
+from thesis_ml.train.runtime import Autocast, forward_precision, open_run, select_device
 from thesis_ml.utils.seed import seeded, torch_threads
 
 
@@ -51,13 +52,15 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     loss_fn,
     scheduler=None,
+    autocast: Autocast = contextlib.nullcontext,
 ) -> dict:
     """One pass over ``loader``; returns the mean loss and the learning rate it used."""
     model.train()
     lr = optimizer.param_groups[0]["lr"]
     total = torch.zeros((), device=loader.tensors[0].device)
     for inputs, targets in loader:
-        loss = loss_fn(model(inputs), targets)
+        with autocast():
+            loss = loss_fn(model(inputs), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -68,9 +71,15 @@ def train_one_epoch(
 
 
 @torch.inference_mode()
-def evaluate(model: torch.nn.Module, loader: TensorLoader, task: str) -> dict:
+def evaluate(
+    model: torch.nn.Module,
+    loader: TensorLoader,
+    task: str,
+    autocast: Autocast = contextlib.nullcontext,
+) -> dict:
     model.eval()
-    outputs = torch.cat([model(inputs) for inputs, _ in loader])
+    with autocast():
+        outputs = torch.cat([model(inputs) for inputs, _ in loader]).float()
     targets = loader.tensors[1]
     if task == "binary":
         metrics = {"loss": F.binary_cross_entropy_with_logits(outputs, targets).item()}
@@ -98,15 +107,19 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
         optimizer = make_optimizer(model, cfg.trainer, device)
         scheduler = make_scheduler(optimizer, cfg.trainer)
         loss_fn = F.binary_cross_entropy_with_logits if task == "binary" else F.mse_loss
+        autocast = forward_precision(device, cfg.trainer.precision)
         result = fit(
             run,
             model,
-            train_epoch=lambda: train_one_epoch(model, train_loader, optimizer, loss_fn, scheduler),
-            evaluate=lambda: evaluate(model, val_loader, task),
+            train_epoch=lambda: train_one_epoch(
+                model, train_loader, optimizer, loss_fn, scheduler, autocast
+            ),
+            evaluate=lambda: evaluate(model, val_loader, task, autocast),
             n_train=meta["n_train"],
             optimum=meta["optimum"],
             lr=float(cfg.trainer.lr),
             start_payload={"task": task, "device": str(device), "data": meta},
+            resumables={"optimizer": optimizer, "scheduler": scheduler, "shuffle": generator},
         )
     return result
 

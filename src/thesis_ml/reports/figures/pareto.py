@@ -21,7 +21,7 @@ from thesis_ml.reports.figures.common import (
     placeholder,
     positive,
 )
-from thesis_ml.reports.rate_distortion import distortion_rate
+from thesis_ml.data.bounds import distortion_rate
 
 MARKERS = {"vq": "s", "none": "o"}
 
