@@ -163,16 +163,27 @@ def read_pipeline(data, _out, _quick) -> list[Row]:
 def read_slurm(_data, out: str, _quick) -> list[Row]:
     figures = {
         "one trivial job, local snakemake": r"local run \(snakemake --cores 1\)\s+([\d.]+) s",
-        "one trivial job via SLURM, whole snakemake call": r"whole snakemake call.*?([\d.]+) s",
+        "one trivial job via SLURM, whole snakemake call": (
+            r"whole snakemake call \(1 s poll\)\s+([\d.]+) s"
+        ),
         "one trivial job via SLURM, submit to end": r"submit-to-end in SLURM\s+([\d.]+) s",
         "scheduling, --scheduler greedy": r"--scheduler greedy\s+([\d.]+) s",
         "scheduling, --scheduler ilp": r"--scheduler ilp\s+([\d.]+) s",
+    }
+    ratios = {
+        "one trivial job, SLURM (1 s poll) / local": (
+            r"ratio slurm \(1 s poll\) / local\s+([\d.]+)x"
+        ),
+        "scheduling, ilp / greedy": r"ratio ilp / greedy\s+([\d.]+)x",
     }
     rows = []
     for figure, pattern in figures.items():
         match = re.search(pattern, out)
         if match:
             rows.append(row(figure, f"{float(match[1]):.1f} s"))
+    for figure, pattern in ratios.items():
+        if match := re.search(pattern, out):
+            rows.append(row(figure, f"{float(match[1]):.1f}x"))
     if not rows:
         raise ValueError("slurm_overhead printed no figures in the expected form")
     return rows
@@ -214,8 +225,13 @@ def benchmark_names() -> list[str]:
 
 
 def skip_reason(name: str) -> str | None:
-    if name == "slurm_overhead" and shutil.which("sbatch") is None:
-        return "no sbatch on PATH (start a cluster: sudo bash scripts/local_slurm.sh)"
+    if name != "slurm_overhead":
+        return None
+    start = "start one: sudo bash scripts/local_slurm.sh"
+    if shutil.which("sbatch") is None:
+        return f"no sbatch on PATH ({start})"
+    if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=30).returncode != 0:
+        return f"the SLURM controller does not answer ({start})"
     return None
 
 

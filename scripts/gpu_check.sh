@@ -12,8 +12,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ -x .venv/bin/python ]; then
     export PATH="$PWD/.venv/bin:$PATH"
 fi
+# Import the project from this checkout even where it is not installed.
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 python - <<'PY'
+import importlib.util
 import sys
+
+needed = ["torch", "hydra", "omegaconf", "jsonschema", "yaml", "pandas", "matplotlib",
+          "snakemake", "pytest"]
+missing = [name for name in needed if importlib.util.find_spec(name) is None]
+if missing:
+    sys.exit(f"error: {sys.executable} lacks {', '.join(missing)}: install the project first "
+             "(pip install -e '.[dev]' with a CUDA build of torch)")
 
 import torch
 

@@ -24,14 +24,14 @@ pytestmark = pytest.mark.slow
 
 CONFIGFILE = ("--configfile", "workflow_configs/test.yaml")
 TIMING = {"phase_time_s", "epoch_time_s", "samples_per_s", "wall_time_s"}
-EPOCHS = 60
+EPOCHS = 150
 # Two runs of a few seconds each, checkpointed every epoch; a failed job is not retried, so
 # that the kill is seen by `--rerun-incomplete`, not by Snakemake's own retry.
 KILL_SWEEP = {
     "sweep": "faults",
     "overrides": [
         f"trainer.epochs={EPOCHS}",
-        "data.n_samples=2048",
+        "data.n_samples=8192",
         "model.hidden_sizes=[32]",
         "trainer.checkpoint_every=1",
         "logging=plots_minimal",
@@ -123,7 +123,7 @@ def _assert_same_results(mine: Path, reference: Path) -> None:
 def undisturbed(tmp_path_factory) -> Path:
     workdir = copy_workflow(tmp_path_factory.mktemp("undisturbed"))
     write_sweep(workdir, KILL_SWEEP)
-    snakemake(workdir, "--cores", "2", *CONFIGFILE, *_model_targets(KILL_SWEEP))
+    snakemake(workdir, "--cores", "2", *_model_targets(KILL_SWEEP), *CONFIGFILE)
     return workdir
 
 
@@ -136,21 +136,23 @@ def test_sigkilled_train_job_resumes_under_rerun_incomplete(tmp_path, undisturbe
     rng = random.Random(seed)
     victim = rng.choice(_runs(KILL_SWEEP)).name
     target_epoch = rng.randint(2, EPOCHS - 5)
-    process = _start(workdir, "--cores", "1", *CONFIGFILE, *_model_targets(KILL_SWEEP))
+    process = _start(workdir, "--cores", "1", *_model_targets(KILL_SWEEP), *CONFIGFILE)
     scalars = _run_dir(workdir, KILL_SWEEP, victim) / "facts" / "scalars.csv"
     deadline, killed = time.time() + 120, False
     while time.time() < deadline and process.poll() is None and not killed:
         if scalars.exists() and scalars.read_text().count("\n") >= 1 + 2 * target_epoch:
-            time.sleep(rng.uniform(0, 0.05))
-            pid = _train_process(workdir)
+            pid = _train_process(workdir)  # the victim's job: the only one running
             if pid is not None:
+                time.sleep(rng.uniform(0, 0.01))
                 os.kill(pid, signal.SIGKILL)
                 killed = True
-        time.sleep(0.005)
+        time.sleep(0.002)
     output = process.communicate(timeout=120)[0]
     assert killed, f"no train job of {victim} to kill\n{output[-3000:]}"
     assert process.returncode != 0, output[-3000:]
-    snakemake(workdir, "--cores", "2", "--rerun-incomplete", *CONFIGFILE, *_model_targets(KILL_SWEEP))
+    snakemake(
+        workdir, "--cores", "2", "--rerun-incomplete", *_model_targets(KILL_SWEEP), *CONFIGFILE
+    )
     log = workdir / "results" / "faults" / "logs" / "train" / f"{victim}.log"
     assert "resuming" in log.read_text()
     for run in _runs(KILL_SWEEP):
@@ -163,7 +165,7 @@ def test_sigkilled_train_job_resumes_under_rerun_incomplete(tmp_path, undisturbe
 def test_second_snakemake_on_the_same_workdir_is_refused_by_the_lock(tmp_path, undisturbed):
     workdir = copy_workflow(tmp_path / "locked")
     write_sweep(workdir, KILL_SWEEP)
-    first = _start(workdir, "--cores", "1", *CONFIGFILE, *_model_targets(KILL_SWEEP))
+    first = _start(workdir, "--cores", "1", *_model_targets(KILL_SWEEP), *CONFIGFILE)
     deadline = time.time() + 120
     while _train_process(workdir) is None and time.time() < deadline and first.poll() is None:
         time.sleep(0.05)
@@ -172,7 +174,7 @@ def test_second_snakemake_on_the_same_workdir_is_refused_by_the_lock(tmp_path, u
     assert second.returncode != 0
     assert "LockException" in second.stdout + second.stderr
     assert first.returncode == 0, first_output[-3000:]
-    assert planned_jobs(workdir, *CONFIGFILE, *_model_targets(KILL_SWEEP)) == {}
+    assert planned_jobs(workdir, *_model_targets(KILL_SWEEP), *CONFIGFILE) == {}
     for run in _runs(KILL_SWEEP):
         _assert_same_results(
             _run_dir(workdir, KILL_SWEEP, run.name), _run_dir(undisturbed, KILL_SWEEP, run.name)
@@ -206,7 +208,9 @@ def test_diverged_failed_and_hostile_runs_under_keep_going(tmp_path, monkeypatch
     }
     assert sorted(statuses.values()) == ["completed", "completed", "diverged"]
 
-    hostile = next(run.name for run in _runs(MIXED_SWEEP) if "logging.output_root" in dict(run.swept))
+    hostile = next(
+        run.name for run in _runs(MIXED_SWEEP) if "logging.output_root" in dict(run.swept)
+    )
     cfg = yaml.safe_load((_run_dir(workdir, MIXED_SWEEP, hostile) / "cfg.yaml").read_text())
     assert cfg["logging"]["output_root"] == HOSTILE
     assert "/" not in hostile and ".." not in hostile.split("__")

@@ -41,6 +41,12 @@ def test_bf16_is_refused_on_mps_with_the_key_named():
         forward_precision(torch.device("mps"), "bf16")
 
 
+def test_cuda_without_a_gpu_is_a_config_error_naming_the_key(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"trainer\.device: cuda, but torch .* sees no CUDA"):
+        train("trainer.device=cuda")
+
+
 def test_precision_must_be_fp32_or_bf16():
     with pytest.raises(ConfigError, match=r"trainer\.precision: got \"fp16\"; allowed: one of"):
         compose(["trainer.precision=fp16"])

@@ -98,19 +98,20 @@ def test_changing_a_package_default_reruns_only_runs_whose_config_changed(comple
     assert planned_jobs(completed, *CONFIGFILE) == {}
 
 
-def _touched(path: Path):
-    """Context: ``path`` looks edited (newer than every output), then its mtime is restored."""
+class _Edited:
+    """Context: ``path`` gets a comment appended (a real edit: Snakemake compares checksums of
+    small inputs, so a mere touch reruns nothing), then its content and mtime are restored."""
 
-    class Touch:
-        def __enter__(self):
-            self.stat = path.stat()
-            future = time.time() + 3600
-            os.utime(path, (future, future))
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
-        def __exit__(self, *exc):
-            os.utime(path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
+    def __enter__(self):
+        self.text, self.stat = self.path.read_text(), self.path.stat()
+        self.path.write_text(self.text + "\n# edited\n")
 
-    return Touch()
+    def __exit__(self, *exc):
+        self.path.write_text(self.text)
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
 
 
 # Per edited file: jobs per rule that become stale. source_checksums is the one job per step
@@ -135,7 +136,7 @@ def _touched(path: Path):
     ],
 )
 def test_editing_library_code_reruns_exactly_the_dependent_steps(completed, edited, expected):
-    with _touched(completed / "src" / "thesis_ml" / edited):
+    with _Edited(completed / "src" / "thesis_ml" / edited):
         assert planned_jobs(completed, *CONFIGFILE) == {**expected, "all": 1}
 
 
@@ -143,7 +144,9 @@ def _state(run_dir: Path) -> dict:
     return torch.load(run_dir / "model.pt", weights_only=True)
 
 
-def test_killed_train_job_is_rerun_and_matches_a_clean_run(tmp_path, completed):
+def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, completed):
+    """SIGKILL Snakemake and its jobs (a lost node): after --unlock, --rerun-incomplete redoes
+    the half-written run. (tests/test_faults.py kills the train job alone.)"""
     workdir = copy_workflow(tmp_path / "killed")
     _add_wide_model(workdir)
     write_sweep(workdir, STALENESS_SWEEP)
@@ -170,6 +173,7 @@ def test_killed_train_job_is_rerun_and_matches_a_clean_run(tmp_path, completed):
     assert planned_jobs(workdir, target, "--rerun-incomplete", *CONFIGFILE)["train"] == 1, (
         "the killed run's outputs were taken as complete"
     )
+    snakemake(workdir, "--unlock", *CONFIGFILE)
     snakemake(workdir, "--cores", "2", "--rerun-incomplete", *CONFIGFILE)
     for run in _runs(STALENESS_SWEEP):
         mine = _state(workdir / "results" / "tiny" / "runs" / run.name)
@@ -203,7 +207,11 @@ def test_single_run_target_builds_only_that_run(tmp_path):
     write_sweep(workdir, TINY_SWEEP)
     run = _runs(TINY_SWEEP)[0]
     target = f"results/tiny/runs/{run.name}/model.pt"
-    assert planned_jobs(workdir, target, *CONFIGFILE) == {"generate_data": 1, "train": 1}
+    assert planned_jobs(workdir, target, *CONFIGFILE) == {
+        "source_checksums": 2,
+        "generate_data": 1,
+        "train": 1,
+    }
 
 
 def test_snakemake_html_report_holds_run_and_sweep_figures(completed):

@@ -104,7 +104,9 @@ def test_nan_loss_stops_the_run_even_with_the_factor_off(tmp_path, monkeypatch):
         return {**metrics, "loss": math.nan} if len(calls) == 2 else metrics
 
     monkeypatch.setattr(train_test, "train_one_epoch", poisoned)
-    cfg = compose([*TINY, "trainer.epochs=4", "trainer.divergence_factor=null", f"run_dir={tmp_path}"])
+    cfg = compose(
+        [*TINY, "trainer.epochs=4", "trainer.divergence_factor=null", f"run_dir={tmp_path}"]
+    )
     result = run_loop(cfg)
     assert (result["status"], result["epochs"], len(calls)) == ("diverged", 2, 2)
     assert "nan" in result["reason"]
@@ -123,7 +125,8 @@ def test_reports_and_figures_mark_a_really_diverged_run(tmp_path):
     run_loop(compose([*TINY[:3], *plots, f"run_dir={good}"]))
     run_loop(compose([*TINY[:3], *plots, "trainer.lr=1e6", f"run_dir={bad}"]))
     build_report([good, bad], tmp_path / "report")
-    rows = {row["run_id"]: row for row in csv.DictReader(open(tmp_path / "report/summary.csv"))}
+    summary = (tmp_path / "report/summary.csv").read_text().splitlines()
+    rows = {row["run_id"]: row for row in csv.DictReader(summary)}
     assert rows["bad"]["status"] == "diverged" and rows["good"]["status"] == "completed"
     from thesis_ml.plots.__main__ import main as plots_main
 
@@ -413,7 +416,9 @@ def test_source_uses_only_safe_loading():
     assert not offences, "\n".join(offences)
 
 
-WRITE_CALLS = re.compile(r"\.write_text\(|\.write_bytes\(|\.savefig\(|torch\.save\(|\.to_csv\(|json\.dump\(")
+WRITE_CALLS = re.compile(
+    r"\.write_text\(|\.write_bytes\(|\.savefig\(|torch\.save\(|\.to_csv\(|json\.dump\("
+)
 
 
 def test_every_file_write_goes_through_atomic_write():
@@ -424,9 +429,10 @@ def test_every_file_write_goes_through_atomic_write():
         lines = path.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines, start=1):
             code = line.split("#")[0]
-            if re.search(r"\bopen\(|\.open\(", code) and re.search(r"[\"'][wa]b?[\"']|mode", code):
-                if path.name not in {"io.py", "facts.py"}:
-                    offences.append(f"{path}:{number}: {line.strip()}")
+            opens = re.search(r"\bopen\(|\.open\(", code)
+            writes = re.search(r"[\"'][wa]b?[\"']|mode", code)
+            if opens and writes and path.name not in {"io.py", "facts.py"}:
+                offences.append(f"{path}:{number}: {line.strip()}")
             if WRITE_CALLS.search(code):
                 window = "\n".join(lines[max(0, number - 6) : number + 2])
                 if "atomic_write" not in window and not re.search(r"handle|buffer", window):

@@ -18,6 +18,7 @@ from thesis_ml.config import CONFIG_DIR, ConfigError, compose, group_options
 from thesis_ml.facts import FactsError
 
 EXIT_BAD_INPUT = 2
+REFERENCE_DOC = "docs/config_reference.md"
 USER_ERRORS = (ConfigError, FactsError)
 
 
@@ -25,18 +26,26 @@ def make_parser(
     prog: str, description: str, config_dir: Path = CONFIG_DIR, default_config: str = "config"
 ) -> argparse.ArgumentParser:
     groups = group_options(config_dir)
-    listing = "\n".join(f"  {group:<20} {', '.join(options)}" for group, options in groups.items())
+    roots = ", ".join(path.stem for path in sorted(Path(config_dir).glob("*.yaml")))
+    listing = "".join(f"\n  {group:<20} {', '.join(options)}" for group, options in groups.items())
+    sections = [f"root configs (choose with --config-name): {roots}"]
+    if groups:
+        sections.append(f"config groups (choose with group=option):{listing}")
+        example = f"{next(iter(groups))}={groups[next(iter(groups))][0]}"
+    else:
+        example = "section.key=value"
+    sections.append(f"configs: {config_dir}\nevery key, its default and meaning: {REFERENCE_DOC}")
     parser = argparse.ArgumentParser(
         prog=prog,
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"config groups (choose with group=option):\n{listing}\n\nconfigs: {config_dir}",
+        epilog="\n\n".join(sections),
     )
     parser.add_argument(
         "--config-name", default=default_config, help=f"root config (default: {default_config})"
     )
     parser.add_argument(
-        "overrides", nargs="*", metavar="OVERRIDE", help="e.g. trainer.epochs=10 model=mlp"
+        "overrides", nargs="*", metavar="OVERRIDE", help=f"Hydra override, e.g. {example}"
     )
     return parser
 

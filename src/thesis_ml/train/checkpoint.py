@@ -151,16 +151,16 @@ def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> torch
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # missing, a directory, torn, or not a weights-only pickle
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        raise ModelFileError(f"{path}: cannot load weights ({type(error).__name__}: {reason})")
-    if not isinstance(state, dict) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
+        message = f"{path}: cannot load weights ({type(error).__name__}: {reason})"
+        raise ModelFileError(message) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelFileError(f"{path}: not a state dict of tensors ({type(state).__name__})")
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).splitlines()[0]
-        raise ModelFileError(f"{path}: does not fit the model cfg.yaml describes: {first}")
+        message = f"{path}: does not fit the model cfg.yaml describes: {first}"
+        raise ModelFileError(message) from None
     return model.to(device).eval()
 
 

@@ -35,7 +35,10 @@ def select_device(name: str) -> torch.device:
     if name != "auto":
         device = torch.device(name)
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"trainer.device={name} but no CUDA device is available")
+            raise ConfigError(
+                f"trainer.device: {name}, but torch {torch.__version__} sees no CUDA device "
+                "(a CPU build of torch, or no driver); use trainer.device=auto or cpu"
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
