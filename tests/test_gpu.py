@@ -52,7 +52,7 @@ def test_precision_must_be_fp32_or_bf16():
         compose(["trainer.precision=fp16"])
 
 
-@pytest.mark.parametrize("loop", [[], ["data.task=binary"], AE])
+@pytest.mark.parametrize("loop", [[], ["data.task=binary"], AE, [*AE, "phase1/tokenizer=vq"]])
 def test_bf16_training_on_cpu_learns_like_fp32(loop):
     fp32, bf16 = (
         train(*loop, "trainer.device=cpu", f"trainer.precision={p}") for p in ("fp32", "bf16")
@@ -98,7 +98,7 @@ def test_auto_device_picks_the_gpu(tmp_path):
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("loop", [[], ["data.task=binary"], AE])
+@pytest.mark.parametrize("loop", [[], ["data.task=binary"], AE, [*AE, "phase1/tokenizer=vq"]])
 def test_bf16_on_cuda_learns_like_fp32(loop):
     fp32, bf16 = (
         train(*loop, "trainer.device=cuda", f"trainer.precision={p}") for p in ("fp32", "bf16")

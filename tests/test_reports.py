@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from thesis_ml.data.bounds import distortion_rate, pca_bound
 from thesis_ml.reports import build_report, load_runs, load_scalars
 from thesis_ml.reports.__main__ import main as report_main
 from thesis_ml.reports.figures import FIGURES
 from thesis_ml.reports.figures.pareto import pareto_front
-from thesis_ml.data.bounds import distortion_rate, pca_bound
 from thesis_ml.reports.synthetic import fake_config, write_fake_run
 from thesis_ml.train.__main__ import main as train_main
 

@@ -36,7 +36,7 @@ SCALAR_COLUMNS = (
     "aux_loss",  # tokenizer losses (VQ codebook + commitment)
     "perplexity",  # VQ: exp(entropy) of code usage over the whole split
     "code_usage",  # VQ: fraction of codes used at least once over the whole split
-    "dead_codes",  # VQ: codes unused for longer than the restart window
+    "dead_codes",  # VQ: codes not used once over the whole split
     "phase_time_s",  # seconds spent in this split's pass
     "epoch_time_s",  # seconds for the whole epoch (train and validation)
     "samples_per_s",  # this split's samples per second of phase_time_s
@@ -176,12 +176,14 @@ def read_scalars(run_dir: Path | str, required: Iterable[str] = ()) -> list[dict
     rows = []
     for number, values in enumerate(csv.reader(lines[1:]), start=2):
         if len(values) != len(header):
-            raise FactsError(
-                f"{path}:{number}: {len(values)} fields, expected {len(header)} ({','.join(header)})"
-            )
+            expected = f"{len(header)} ({','.join(header)})"
+            raise FactsError(f"{path}:{number}: {len(values)} fields, expected {expected}")
         try:
             rows.append(
-                {column: _parse_scalar(column, value) for column, value in zip(header, values)}
+                {
+                    column: _parse_scalar(column, value)
+                    for column, value in zip(header, values, strict=True)
+                }
             )
         except ValueError as error:
             raise FactsError(f"{path}:{number}: {error}") from None

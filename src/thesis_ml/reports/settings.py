@@ -14,8 +14,8 @@ from omegaconf import DictConfig
 
 from thesis_ml.config import (
     ConfigError,
-    describe_schema_error,
     compose_unvalidated,
+    describe_schema_error,
     to_plain_dict,
     to_struct_config,
 )

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from thesis_ml.facts import FactsWriter
 from thesis_ml.data.bounds import distortion_rate, pca_bound
+from thesis_ml.facts import FactsWriter
 from thesis_ml.utils.io import atomic_write_text
 
 EIGENVALUES = [4.0, 2.0, 1.0, 0.5, 0.05, 0.05, 0.05, 0.05]  # x = A z + noise, latent rank 4

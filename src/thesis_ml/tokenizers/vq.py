@@ -122,6 +122,12 @@ class VectorQuantizer(Tokenizer):
         return self.n_tokens * math.log2(self.codebook_size)
 
     def forward(self, latent: torch.Tensor) -> Quantized:
+        # Full precision even under bf16 autocast: close codes would tie in bf16 distances, and
+        # the EMA statistics would lose their small per-step updates.
+        with torch.autocast(latent.device.type, enabled=False):
+            return self._quantize(latent.float())
+
+    def _quantize(self, latent: torch.Tensor) -> Quantized:
         vectors = latent.reshape(-1, self.dim)
         detached = vectors.detach()
         if self.training and self._awaits_init:

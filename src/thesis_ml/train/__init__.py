@@ -1,6 +1,7 @@
 """Training loops and the ``trainer.loop`` dispatch table.
 
-A new loop is a module with ``main(cfg, dataset=None, live_plots=True) -> result`` and one line in :data:`DISPATCH`.
+A new loop is a module with ``main(cfg, dataset=None, live_plots=True) -> result`` and one
+line in :data:`DISPATCH`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
 def _summarise(result: dict) -> None:
     best, gap = result["best"], result["gap"]["best"]
     where = result["run_dir"] or "(ephemeral: logging.save_artifacts=false)"
-    print(f"status={result['status']} best_epoch={best['epoch']} best_val_loss={best['val_loss']:.4g}")
+    print(
+        f"status={result['status']} best_epoch={best['epoch']} best_val_loss={best['val_loss']:.4g}"
+    )
     print(f"gap to optimum: {gap}")
     print(f"run_dir: {where}")
 

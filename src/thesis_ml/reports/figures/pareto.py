@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from thesis_ml.data.bounds import distortion_rate
 from thesis_ml.reports.figures.common import (
     ReportData,
     draw_group_points,
@@ -21,7 +22,6 @@ from thesis_ml.reports.figures.common import (
     placeholder,
     positive,
 )
-from thesis_ml.data.bounds import distortion_rate
 
 MARKERS = {"vq": "s", "none": "o"}
 
