@@ -1,8 +1,8 @@
 # A run's figures, drawn from its facts alone: editing plotting code never retrains.
 rule render_run:
     input:
-        cfg=rules.train.output.cfg,
-        scalars=rules.train.output.scalars,
+        # events.jsonl is written last by its train job, so it stands for all of that job's
+        # outputs; the figures also read cfg.yaml and scalars.csv.
         events=rules.train.output.events,
         sources=step_sources("render"),
     output:

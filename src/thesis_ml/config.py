@@ -122,7 +122,7 @@ def validate(cfg: DictConfig | Mapping) -> dict:
         plain = to_plain_dict(cfg)
     except InterpolationResolutionError as error:  # an interpolation that points nowhere
         raise ConfigError(explain_hydra_error(error, [])) from None
-    problems = [describe_schema_error(e) for e in _run_config_validator().iter_errors(plain)]
+    problems = schema_problems(plain)
     if not problems:
         problems = [msg for check in SEMANTIC_CHECKS for msg in check(plain)]
     if len(problems) == 1:
@@ -167,11 +167,40 @@ def run_config_schema() -> dict:
     }
 
 
+def schema_problems(plain: Mapping) -> list[str]:
+    """Messages for every schema violation of a plain run config.
+
+    The top level is checked alone (unknown sections, missing groups), then each section
+    against its own schema, memoised on the section's content: a sweep's runs share most of
+    their sections, and a parse of the workflow validates every run.
+    """
+    problems = [describe_schema_error(e) for e in _validator("").iter_errors(plain)]
+    sections = run_config_schema()["properties"]
+    for section, value in plain.items():
+        if section in sections:
+            problems += _section_problems(section, json.dumps(value, sort_keys=True))
+    return problems
+
+
+@functools.lru_cache(maxsize=4096)
+def _section_problems(section: str, value_json: str) -> tuple[str, ...]:
+    problems = []
+    for error in _validator(section).iter_errors(json.loads(value_json)):
+        error.path.appendleft(section)
+        problems.append(describe_schema_error(error))
+    return tuple(problems)
+
+
 @functools.cache
-def _run_config_validator():
+def _validator(section: str):
+    """The validator of one section's schema; of the top level alone for ``""``."""
     import jsonschema
 
-    return jsonschema.Draft202012Validator(run_config_schema())
+    schema = run_config_schema()
+    if section:
+        return jsonschema.Draft202012Validator(schema["properties"][section])
+    shallow = {**schema, "properties": dict.fromkeys(schema["properties"], {})}
+    return jsonschema.Draft202012Validator(shallow)
 
 
 # Groups present in every run config; the others (phase1) are present only when chosen.

@@ -91,9 +91,11 @@ def _composed_groups(group_overrides: tuple[str, ...]) -> tuple[dict, bool]:
 def compose_run(overrides: Sequence[str]) -> dict:
     """The validated, resolved config of one run, as a plain dict (equal to ``compose``).
 
-    Hydra applies the value overrides. Without interpolations in the config or the overrides,
-    it does so on a config made of just the top-level sections the overrides touch: building
-    the whole config as an OmegaConf object per run would cost more than everything else.
+    Hydra applies the value overrides, except the plainest kind: a new scalar or list for a key
+    that exists, in a config without interpolations. For that, Hydra's ``OmegaConf.update``
+    on an untyped node is a plain assignment, and building OmegaConf objects per run would cost
+    more than the rest of the workflow's parsing. Anything else (``+key``, ``~key``, a missing
+    key, a dict value, an interpolation) goes through Hydra on the sections it touches.
     """
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from omegaconf import OmegaConf
@@ -101,18 +103,39 @@ def compose_run(overrides: Sequence[str]) -> dict:
     group_overrides, value_overrides = split_overrides(overrides)
     composed, interpolates = _composed_groups(group_overrides)
     plain = copy.deepcopy(composed)
-    if interpolates or any("${" in str(item.value()) for item in value_overrides):
-        touched = list(plain)
+    if interpolates:
+        rest = value_overrides
     else:
-        touched = sorted({item.key_or_group.split(".")[0].lstrip("+~") for item in value_overrides})
-    cfg = OmegaConf.create({section: plain[section] for section in touched if section in plain})
-    OmegaConf.set_struct(cfg, True)
-    try:
-        ConfigLoaderImpl._apply_overrides_to_config(value_overrides, cfg)
-        plain.update(OmegaConf.to_container(cfg, resolve=True))
-    except Exception as error:  # Hydra and OmegaConf raise several unrelated types here
-        raise ConfigError(explain_hydra_error(error, list(overrides))) from None
+        rest = [item for item in value_overrides if not _assigned(plain, item)]
+    if rest:
+        touched = {item.key_or_group.split(".")[0] for item in rest}
+        if interpolates or any("${" in str(item.value()) for item in rest):
+            touched = set(plain)
+        cfg = OmegaConf.create({section: plain[section] for section in touched if section in plain})
+        OmegaConf.set_struct(cfg, True)
+        try:
+            ConfigLoaderImpl._apply_overrides_to_config(rest, cfg)
+            plain.update(OmegaConf.to_container(cfg, resolve=True))
+        except Exception as error:  # Hydra and OmegaConf raise several unrelated types here
+            raise ConfigError(explain_hydra_error(error, list(overrides))) from None
     return validate(plain)
+
+
+def _assigned(config: dict, override) -> bool:
+    """Apply a plain ``key=value`` change of an existing key in place; False if not plain."""
+    from hydra.core.override_parser.types import OverrideType
+
+    value = override.value()
+    if override.type != OverrideType.CHANGE or isinstance(value, dict) or "${" in str(value):
+        return False
+    *parents, leaf = override.key_or_group.split(".")
+    node = config
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or leaf not in node or isinstance(node[leaf], dict):
+        return False
+    node[leaf] = value
+    return True
 
 
 class RunConfigCache:
