@@ -17,20 +17,47 @@ SPLIT_LABEL = {"train": "train", "val": "validation"}
 REFERENCE_STYLE = {"linestyle": "--", "linewidth": 1.2}
 
 
+# Fixed margins in inches, wide enough for tick labels, axis labels, panel titles and the
+# figure's suptitle. A layout engine (tight or constrained) would measure every text first: that
+# doubled the cost of a figure (0.1 to 0.2 s each), which training waits for at its end.
+MARGIN_IN = {"left": 0.85, "right": 0.2, "bottom": 0.55, "top": 0.75}
+GAP_IN = {"columns": 0.9, "rows": 0.95}
+PANEL_IN = (3.6, 2.5)  # width, height of one panel
+
+
 def panels(fig, count: int) -> list:
     """``count`` axes side by side (two rows when more than three), sharing the epoch axis."""
-    columns = count if count <= 3 else (count + 1) // 2
-    rows = 1 if count <= 3 else 2
-    axes = fig.subplots(rows, columns, squeeze=False).ravel().tolist()
+    rows, columns = _grid(count)
+    width, height = fig.get_size_inches()
+    axes = fig.subplots(
+        rows,
+        columns,
+        squeeze=False,
+        gridspec_kw={
+            "left": MARGIN_IN["left"] / width,
+            "right": 1 - MARGIN_IN["right"] / width,
+            "bottom": MARGIN_IN["bottom"] / height,
+            "top": 1 - MARGIN_IN["top"] / height,
+            "wspace": GAP_IN["columns"] / PANEL_IN[0],
+            "hspace": GAP_IN["rows"] / PANEL_IN[1],
+        },
+    )
+    axes = axes.ravel().tolist()
     for extra in axes[count:]:
         extra.remove()
     return axes[:count]
 
 
 def figure_size(count: int) -> tuple[float, float]:
-    columns = count if count <= 3 else (count + 1) // 2
-    rows = 1 if count <= 3 else 2
-    return (1.0 + 4.2 * columns, 0.6 + 3.2 * rows)
+    rows, columns = _grid(count)
+    return (
+        MARGIN_IN["left"] + MARGIN_IN["right"] + columns * PANEL_IN[0] + (columns - 1) * GAP_IN["columns"],
+        MARGIN_IN["bottom"] + MARGIN_IN["top"] + rows * PANEL_IN[1] + (rows - 1) * GAP_IN["rows"],
+    )
+
+
+def _grid(count: int) -> tuple[int, int]:
+    return (1, count) if count <= 3 else (2, (count + 1) // 2)
 
 
 def plot_splits(

@@ -175,7 +175,7 @@ def _render_family(
     started = time.perf_counter()
     full = moment == "train_end"
     count = family.panel_count(facts, options, full)
-    fig = _new_figure(figure_size(count), screen="screen" in places, full=full)
+    fig = _new_figure(figure_size(count), screen="screen" in places)
     family.draw(panels(fig, count), facts, options, full)
     fig.suptitle(f"run {Path(report.run_dir).name}, epoch {facts.epoch}", fontsize="medium")
     written: list[Path] = []
@@ -209,16 +209,15 @@ def _import_matplotlib(screen: bool) -> float:
     return time.perf_counter() - started
 
 
-def _new_figure(size: tuple[float, float], screen: bool, full: bool):
-    # Constrained layout is worth its cost (about 0.1 s) only for the multi-panel final figures.
-    layout = "constrained" if full else "tight"
+def _new_figure(size: tuple[float, float], screen: bool):
+    """A figure without a layout engine: ``drawing.panels`` places the axes itself."""
     if screen:
         import matplotlib.pyplot as plt
 
-        return plt.figure(figsize=size, layout=layout)
+        return plt.figure(figsize=size)
     from matplotlib.figure import Figure
 
-    return Figure(figsize=size, layout=layout)
+    return Figure(figsize=size)
 
 
 def _save(fig, paths: list[Path], logging_cfg: Mapping) -> None:
@@ -283,13 +282,15 @@ class Orchestrator:
         self.moments = enabled_moments(logging_cfg) if self.live else []
         self.recon_examples: ReconExamplesHook | None = None
         self._epochs: int | None = None
+        # Started now, not at on_train_start, so that its imports and warm-up overlap the data
+        # and model setup: at the end training waits only for the final figures' drawing.
         self._worker: subprocess.Popen | None = None
+        if self.moments and enabled_families(logging_cfg):
+            self._worker = _start_worker(self.run_dir)
 
     def __call__(self, event: str, record: dict) -> None:
         if event == "on_train_start":
             self._epochs = record.get("epochs")
-            if self.moments and enabled_families(self.logging_cfg):
-                self._worker = _start_worker(self.run_dir)
         elif event == "on_validation_end" and record.get("epoch") == self._epochs:
             self._store_recon_examples(record["epoch"])
         elif event == "on_epoch_end" and "epoch_end" in self.moments:

@@ -1,0 +1,101 @@
+"""The README followed as written, in a fresh copy of the repository.
+
+Every command of the README's ```bash blocks runs, in order, in a copy of the tracked files
+(its .venv/ is this environment, so the copy skips only the package installation). Skipped:
+the test command itself (this is it) and the SLURM block, which tests/test_slurm_pipeline.py
+runs against a real cluster. The Python blocks run as scripts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.workflow_helpers import REPO
+
+pytestmark = pytest.mark.slow
+
+NOT_RUN_HERE = ("bash scripts/test.sh", "export SLURM_", "source .venv", "--profile profiles/slurm")
+
+
+def _blocks(language: str) -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def _commands() -> list[str]:
+    commands = []
+    for block in _blocks("bash"):
+        for line in block.splitlines():
+            command = line.split("  #")[0].strip()
+            if command and not command.startswith("#") and not command.startswith(NOT_RUN_HERE):
+                commands.append(command)
+    return commands
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """The tracked files of the repository, with this environment as its .venv."""
+    destination = tmp_path_factory.mktemp("clone")
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((REPO / name).read_bytes())
+            target.chmod((REPO / name).stat().st_mode)
+    venv = Path(sys.prefix)
+    (destination / ".venv").symlink_to(venv)
+    return destination
+
+
+def _run(clone: Path, command: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{clone / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(
+        ["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_readme_commands_run_as_written(clone):
+    commands = _commands()
+    assert commands[0] == "bash scripts/sweep.sh", "the main command comes first"
+    for command in commands:
+        result = _run(clone, command)
+        assert result.returncode == 0, (
+            f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    report = clone / "results" / "default" / "report"
+    assert {p.name for p in (report / "figures").iterdir()} >= {
+        "val_mse_vs_time.png",
+        "pareto_error_vs_compression.png",
+        "vq_perplexity_boxplot.png",
+    }
+    by_run_dirs = clone / "results" / "default" / "runs" / "report"  # their common parent
+    assert {p.name for p in (by_run_dirs / "figures").iterdir()} == {
+        "val_mse_vs_time.png",
+        "throughput_vs_best_val.png",
+    }
+
+
+def test_readme_python_blocks_and_inline_commands_run(clone):
+    if not (clone / "results" / "default" / "report" / "summary.csv").is_file():
+        assert _run(clone, "bash scripts/sweep.sh").returncode == 0
+    for block in _blocks("python"):
+        result = _run(clone, f"python - <<'PY'\n{block}PY")
+        assert result.returncode == 0, f"{block}\n{result.stderr[-3000:]}"
+    for command in (
+        "snakemake --report report.zip",
+        "python -m thesis_ml.pipeline status results/default",
+        "snakemake -n --cores 2 --configfile workflow_configs/supervised.yaml",
+        "python -m thesis_ml.train --help",
+    ):
+        result = _run(clone, command)
+        assert result.returncode == 0, f"{command}\n{result.stderr[-3000:]}"
+    assert (clone / "report.zip").is_file()
