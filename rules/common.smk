@@ -11,7 +11,7 @@ from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
 validate_sweep_config(config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml")
 SWEEP = config["sweep"]
 RESULTS = f"results/{SWEEP}"
-RUN_DIR = RESULTS + "/runs/{run}"  # every per-run path below hangs off this pattern
+RUN_DIR = f"{RESULTS}/runs/{{run}}"  # every per-run path hangs off this pattern
 RUNS = {run.name: run for run in expand_sweep(config)}
 RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
 if not workflow.remote_exec:  # a cluster job needs only its own run's config
@@ -19,8 +19,18 @@ if not workflow.remote_exec:  # a cluster job needs only its own run's config
 SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
 
 
+# The library sources each pipeline step runs (rules/sources.smk checksums them).
+STEP_SOURCES = {
+    "data": ["data", "utils"],
+    "train": ["data", "models", "tokenizers", "train", "utils", "config.py", "facts.py"],
+    "render": ["plots", "utils", "facts.py", "config.py"],
+    "report": ["reports", "plots", "utils", "facts.py", "config.py"],
+}
+
+
 wildcard_constraints:
     run=r"[A-Za-z0-9.+_-]+",
+    step="|".join(STEP_SOURCES),
     data_id=r"[a-z]+-[0-9a-f]{12}",
 
 
@@ -59,6 +69,10 @@ def library_sources(*parts):
         path = SOURCE / part
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path] * path.is_file()
     return [str(f) for f in files]
+
+
+def step_sources(step):
+    return f"results/.sources/{step}.sha256"
 
 
 def run_dir(run_name):

@@ -18,6 +18,6 @@ rule render_run:
     conda:
         "../envs/thesis-ml.yaml"
     params:
-        run_dir=RUN_DIR,
+        run_dir=lambda wildcards, input: Path(input.events).parent.parent,
     shell:
         "python -m thesis_ml.plots {params.run_dir:q} > {log:q} 2>&1"

@@ -1,22 +1,7 @@
-# One checksum file per pipeline step over the library sources that step runs. Editing a source
-# file reruns its checksum job, which makes exactly the dependent steps stale. (Listing every
-# source file as an input of every job instead costs Snakemake a lookup per file per job.)
-STEP_SOURCES = {
-    "data": ["data", "utils"],
-    "train": ["data", "models", "tokenizers", "train", "utils", "config.py", "facts.py"],
-    "render": ["plots", "utils", "facts.py", "config.py"],
-    "report": ["reports", "plots", "utils", "facts.py", "config.py"],
-}
-
-
-wildcard_constraints:
-    step="|".join(STEP_SOURCES),
-
-
-def step_sources(step):
-    return f"results/.sources/{step}.sha256"
-
-
+# One checksum file per pipeline step over the library sources that step runs (STEP_SOURCES in
+# common.smk). Editing a source file reruns its checksum job, which makes exactly the dependent
+# steps stale. (Listing every source file as an input of every job instead costs Snakemake a
+# lookup per file per job.)
 rule source_checksums:
     input:
         lambda wildcards: library_sources(*STEP_SOURCES[wildcards.step]),
@@ -24,5 +9,7 @@ rule source_checksums:
         "results/.sources/{step}.sha256",
     log:
         "results/.sources/logs/{step}.log",
+    conda:
+        "../envs/thesis-ml.yaml"
     shell:
         "sha256sum {input:q} > {output:q} 2> {log:q}"

@@ -50,9 +50,11 @@ def panels(fig, count: int) -> list:
 
 def figure_size(count: int) -> tuple[float, float]:
     rows, columns = _grid(count)
+    width = columns * PANEL_IN[0] + (columns - 1) * GAP_IN["columns"]
+    height = rows * PANEL_IN[1] + (rows - 1) * GAP_IN["rows"]
     return (
-        MARGIN_IN["left"] + MARGIN_IN["right"] + columns * PANEL_IN[0] + (columns - 1) * GAP_IN["columns"],
-        MARGIN_IN["bottom"] + MARGIN_IN["top"] + rows * PANEL_IN[1] + (rows - 1) * GAP_IN["rows"],
+        MARGIN_IN["left"] + MARGIN_IN["right"] + width,
+        MARGIN_IN["bottom"] + MARGIN_IN["top"] + height,
     )
 
 

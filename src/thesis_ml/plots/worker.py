@@ -10,6 +10,7 @@ input without ``train_end`` (the run failed or was killed) ends it without drawi
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sys
 import threading
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
-    _preload("screen" in destinations(logging_cfg))
+    _warm_up(logging_cfg, screen="screen" in destinations(logging_cfg))
     commands: queue.Queue = queue.Queue()
     threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
     reported: set[str] = set()
@@ -67,12 +68,30 @@ def _next_commands(commands: queue.Queue, not_before: float) -> list:
     return pending
 
 
-def _preload(screen: bool) -> None:
-    """Import matplotlib now, while the run trains, not when the first figure is due."""
-    import matplotlib.figure  # noqa: F401
+def _warm_up(logging_cfg: dict, screen: bool) -> None:
+    """Import matplotlib and draw a throw-away figure now, while the run trains.
+
+    The first figure of a process pays for loading fonts, the math-text parser of log-axis
+    labels and the image encoder (together more than the figure itself); the final figures,
+    which training waits for, then pay only for their own drawing.
+    """
+    import io
+
+    from thesis_ml.plots.drawing import finish, panels, reference_line
+    from thesis_ml.plots.orchestrator import NO_DATES, _new_figure
 
     if screen:
         import matplotlib.pyplot  # noqa: F401
+    fig = _new_figure((4.0, 3.0), screen=False)
+    ax = panels(fig, 1)[0]
+    ax.plot([1, 2, 3], [1.0, 0.1, 0.01], marker="o", label="warm-up")
+    values = [1.0, 0.01] + reference_line(ax, 0.05, "reference")
+    finish(ax, "warm-up", "value (units)", values)
+    fig.suptitle("warm-up", fontsize="medium")
+    fig_format = logging_cfg["fig_format"]
+    fig.savefig(
+        io.BytesIO(), format=fig_format, dpi=int(logging_cfg["dpi"]), metadata=NO_DATES[fig_format]
+    )
 
 
 def _read_commands(commands: queue.Queue) -> None:
@@ -82,4 +101,10 @@ def _read_commands(commands: queue.Queue) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Training waits for this process to end, and the interpreter's teardown with matplotlib
+    # loaded takes longer (0.1 s) than the final figure; every file is already written.
+    os._exit(code)
