@@ -17,6 +17,7 @@ rule render_run:
         f"{RESULTS}/logs/render/{{run}}.log",
     conda:
         "../envs/thesis-ml.yaml"
+    threads: 2  # python -m thesis_ml.plots draws its figures on two cores
     params:
         run_dir=lambda wildcards, input: Path(input.events).parent.parent,
     shell:

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
-    _warm_up(logging_cfg, screen="screen" in destinations(logging_cfg))
+    _preload("screen" in destinations(logging_cfg))
     commands: queue.Queue = queue.Queue()
     threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
     reported: set[str] = set()
@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if END in pending:
             return 0
         started = time.monotonic()
-        log_skips(render_run(run_dir, logging_cfg, moments=["epoch_end"]), reported)
+        # One core only: quick figures must leave the other to the training they show.
+        quick = render_run(run_dir, logging_cfg, moments=["epoch_end"], use_two_cores=False)
+        log_skips(quick, reported)
         spent = time.monotonic() - started
         next_quick = started + spent / QUICK_DUTY_CYCLE
 
@@ -68,30 +70,17 @@ def _next_commands(commands: queue.Queue, not_before: float) -> list:
     return pending
 
 
-def _warm_up(logging_cfg: dict, screen: bool) -> None:
-    """Import matplotlib and draw a throw-away figure now, while the run trains.
+def _preload(screen: bool) -> None:
+    """Import matplotlib now, while the run trains, not when the first figure is due.
 
-    The first figure of a process pays for loading fonts, the math-text parser of log-axis
-    labels and the image encoder (together more than the figure itself); the final figures,
-    which training waits for, then pay only for their own drawing.
+    Only imports: drawing a throw-away figure as well (to load fonts early) did not shorten the
+    final wait in measurements, and its CPU time slowed the training on a busy machine.
     """
-    import io
-
-    from thesis_ml.plots.drawing import finish, panels, reference_line
-    from thesis_ml.plots.orchestrator import NO_DATES, _new_figure
+    import matplotlib.backends.backend_agg  # noqa: F401  (savefig's renderer)
+    import matplotlib.figure  # noqa: F401
 
     if screen:
         import matplotlib.pyplot  # noqa: F401
-    fig = _new_figure((4.0, 3.0), screen=False)
-    ax = panels(fig, 1)[0]
-    ax.plot([1, 2, 3], [1.0, 0.1, 0.01], marker="o", label="warm-up")
-    values = [1.0, 0.01] + reference_line(ax, 0.05, "reference")
-    finish(ax, "warm-up", "value (units)", values)
-    fig.suptitle("warm-up", fontsize="medium")
-    fig_format = logging_cfg["fig_format"]
-    fig.savefig(
-        io.BytesIO(), format=fig_format, dpi=int(logging_cfg["dpi"]), metadata=NO_DATES[fig_format]
-    )
 
 
 def _read_commands(commands: queue.Queue) -> None:

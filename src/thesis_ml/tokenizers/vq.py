@@ -99,7 +99,10 @@ class VectorQuantizer(Tokenizer):
         self.register_buffer("initialized", torch.tensor(init == "random"))
         # Mirror of `initialized` on the host, so that a training step need not read the device.
         self._awaits_init = init == "kmeans"
-        self.register_load_state_dict_post_hook(_sync_init_flag)
+        # Training steps before a code can first reach dead_after_steps unused steps: the
+        # restart check reads the device only then (see `_restart_dead`).
+        self._steps_to_check = 0
+        self.register_load_state_dict_post_hook(_sync_host_state)
 
     @classmethod
     def from_config(cls, cfg: Mapping, latent_dim: int) -> VectorQuantizer:
@@ -124,6 +127,8 @@ class VectorQuantizer(Tokenizer):
     def forward(self, latent: torch.Tensor) -> Quantized:
         # Full precision even under bf16 autocast: close codes would tie in bf16 distances, and
         # the EMA statistics would lose their small per-step updates.
+        if not torch.is_autocast_enabled(latent.device.type):
+            return self._quantize(latent.float())
         with torch.autocast(latent.device.type, enabled=False):
             return self._quantize(latent.float())
 
@@ -136,13 +141,11 @@ class VectorQuantizer(Tokenizer):
         quantized = F.embedding(codes, self.codebook)
         if self.training:
             self._update(detached, codes)
-        # One difference serves both the commitment loss (gradient to the encoder only) and the
-        # straight-through output (the decoder's gradient passes to the encoder unchanged).
-        offset = quantized.detach() - vectors
-        aux_loss = self.beta * offset.square().mean()
+        aux_loss = self.beta * F.mse_loss(vectors, quantized.detach())  # commitment
         if not self.ema:
             aux_loss = aux_loss + F.mse_loss(quantized, detached)
-        straight_through = vectors + offset.detach()
+        # Straight-through: the decoder's gradient passes to the encoder unchanged.
+        straight_through = vectors + (quantized.detach() - detached)
         return Quantized(
             straight_through.view_as(latent), aux_loss, codes.view(len(latent), self.n_tokens)
         )
@@ -172,9 +175,24 @@ class VectorQuantizer(Tokenizer):
             counts = torch.bincount(codes, minlength=self.codebook_size)
         self.steps_unused.add_(1).masked_fill_(counts > 0, 0)
         if self.restart_dead_codes:
-            dead = self.steps_unused >= self.dead_after_steps
-            if dead.any():  # on a GPU this waits for the step; a VQ step is short anyway
-                self._restart(dead, vectors)
+            self._restart_dead(vectors)
+
+    def _restart_dead(self, vectors: torch.Tensor) -> None:
+        """Restart the codes unused for ``dead_after_steps`` steps, reading the device rarely.
+
+        A code's unused-step count grows by at most one per step, so after a check that found
+        the largest count at m < dead_after_steps, none can reach it in the next
+        ``dead_after_steps - m - 1`` steps: those skip the check (a host read, which on a GPU
+        waits for the step), and the result is as if every step checked.
+        """
+        self._steps_to_check -= 1
+        if self._steps_to_check > 0:
+            return
+        oldest = int(self.steps_unused.max())
+        if oldest >= self.dead_after_steps:
+            self._restart(self.steps_unused >= self.dead_after_steps, vectors)
+            oldest = int(self.steps_unused.max())
+        self._steps_to_check = self.dead_after_steps - oldest
 
     def _restart(self, dead: torch.Tensor, vectors: torch.Tensor) -> None:
         """Re-seed the ``dead`` codes from random rows of ``vectors``; their EMA restarts there."""
@@ -185,5 +203,6 @@ class VectorQuantizer(Tokenizer):
         self.steps_unused[dead] = 0
 
 
-def _sync_init_flag(module: VectorQuantizer, _incompatible) -> None:
+def _sync_host_state(module: VectorQuantizer, _incompatible) -> None:
     module._awaits_init = not bool(module.initialized)
+    module._steps_to_check = 0  # the loaded unused-step counts are unknown on the host
