@@ -10,7 +10,6 @@ input without ``train_end`` (the run failed or was killed) ends it without drawi
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sys
 import threading
@@ -90,10 +89,6 @@ def _read_commands(commands: queue.Queue) -> None:
 
 
 if __name__ == "__main__":
-    code = main()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Training waits for this process to end, and the interpreter's teardown with matplotlib
-    # loaded takes longer (0.1 s) than the final figure; every file is already written.
-    os._exit(code)
+    from thesis_ml.plots import exit_without_teardown
+
+    exit_without_teardown(main())

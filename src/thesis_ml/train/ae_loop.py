@@ -28,14 +28,13 @@ from omegaconf import DictConfig
 
 from thesis_ml.config import compose, to_plain_dict, to_struct_config
 from thesis_ml.data.bounds import compression, empirical_eigenvalues, reconstruction_optimum
+from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.loaders import TensorLoader
-from thesis_ml.data.synthetic import Dataset, make_dataloaders
 from thesis_ml.models.autoencoder import Autoencoder, build_autoencoder
 from thesis_ml.tokenizers import code_usage_metrics
 from thesis_ml.train.fit import fit
-from thesis_ml.train.runtime import Autocast, forward_precision, open_run, select_device
+from thesis_ml.train.runtime import Autocast, forward_precision, training_session
 from thesis_ml.train.train_test import make_optimizer, make_scheduler
-from thesis_ml.utils.seed import seeded, torch_threads
 
 # The option each phase1 part takes when a config does not choose one.
 PHASE1_DEFAULTS = {"encoder": "mlp", "tokenizer": "none", "decoder": "mlp", "trainer": "ae"}
@@ -141,15 +140,9 @@ def train(
     without ``phase1.tokenizer`` gets.
     """
     cfg = with_phase1_defaults(cfg, tokenizer)
-    with (
-        open_run(cfg, live_plots=live_plots) as run,
-        seeded(int(cfg.trainer.seed)) as generator,
-        torch_threads(cfg.trainer.num_threads),
-    ):
-        device = select_device(cfg.trainer.device)
-        train_loader, val_loader, meta = make_dataloaders(cfg, generator, dataset)
-        train_loader.to(device)
-        val_loader.to(device)
+    with training_session(cfg, dataset, live_plots) as session:
+        run, device, meta = session.run, session.device, session.meta
+        train_loader, val_loader = session.train_loader, session.val_loader
         n_features = meta["input_dim"]
         model = build_autoencoder(cfg.phase1, n_features).to(device)
         optimizer = make_optimizer(model, cfg.trainer, device)
@@ -182,7 +175,11 @@ def train(
                 "tokenizer": cfg.phase1.tokenizer.kind,
                 "compression": compression(bits, n_features),
             },
-            resumables={"optimizer": optimizer, "scheduler": scheduler, "shuffle": generator},
+            resumables={
+                "optimizer": optimizer,
+                "scheduler": scheduler,
+                "shuffle": session.generator,
+            },
         )
 
 

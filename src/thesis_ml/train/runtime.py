@@ -17,11 +17,15 @@ import yaml
 from omegaconf import DictConfig
 
 from thesis_ml.config import ConfigError, to_plain_dict, validate
+from thesis_ml.data.dataset import Dataset
+from thesis_ml.data.loaders import TensorLoader
+from thesis_ml.data.synthetic import make_dataloaders
 from thesis_ml.facts import FactsWriter
 from thesis_ml.plots.orchestrator import Orchestrator, ReconExamplesHook, attach
 from thesis_ml.progress import Progress
 from thesis_ml.train.checkpoint import config_digest, load_checkpoint, restore_facts
 from thesis_ml.utils.io import atomic_write, atomic_write_text
+from thesis_ml.utils.seed import seeded, torch_threads
 
 # A zero-argument factory of the context a forward pass (and its loss) runs in.
 Autocast = Callable[[], contextlib.AbstractContextManager]
@@ -161,3 +165,34 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     finally:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@dataclass
+class Session:
+    """What every training loop starts from: the open run, its device, the data on that device
+    and the generator of the shuffles (a checkpoint saves its state)."""
+
+    run: Run
+    device: torch.device
+    generator: torch.Generator
+    train_loader: TensorLoader
+    val_loader: TensorLoader
+    meta: dict
+
+
+@contextlib.contextmanager
+def training_session(
+    cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True
+) -> Iterator[Session]:
+    """:func:`open_run`, seeded RNGs, the thread count, the device, and the loaders on it.
+
+    ``dataset`` skips data generation (the pipeline passes the file it generated once).
+    """
+    with (
+        open_run(cfg, live_plots=live_plots) as run,
+        seeded(int(cfg.trainer.seed)) as generator,
+        torch_threads(cfg.trainer.num_threads),
+    ):
+        device = select_device(cfg.trainer.device)
+        train_loader, val_loader, meta = make_dataloaders(cfg, generator, dataset)
+        yield Session(run, device, generator, train_loader.to(device), val_loader.to(device), meta)

@@ -17,12 +17,11 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 
+from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.loaders import TensorLoader
-from thesis_ml.data.synthetic import Dataset, make_dataloaders
 from thesis_ml.models.mlp import build_mlp
 from thesis_ml.train.fit import fit
-from thesis_ml.train.runtime import Autocast, forward_precision, open_run, select_device
-from thesis_ml.utils.seed import seeded, torch_threads
+from thesis_ml.train.runtime import Autocast, forward_precision, training_session
 
 
 def make_optimizer(model: torch.nn.Module, trainer: Mapping, device: torch.device):
@@ -93,15 +92,9 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
 
     ``dataset`` skips data generation (the pipeline passes the file it generated once).
     """
-    with (
-        open_run(cfg, live_plots=live_plots) as run,
-        seeded(int(cfg.trainer.seed)) as generator,
-        torch_threads(cfg.trainer.num_threads),
-    ):
-        device = select_device(cfg.trainer.device)
-        train_loader, val_loader, meta = make_dataloaders(cfg, generator, dataset)
-        train_loader.to(device)
-        val_loader.to(device)
+    with training_session(cfg, dataset, live_plots) as session:
+        run, device, meta = session.run, session.device, session.meta
+        train_loader, val_loader = session.train_loader, session.val_loader
         task = meta["task"]
         model = build_mlp(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
         optimizer = make_optimizer(model, cfg.trainer, device)
@@ -119,7 +112,11 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
             optimum=meta["optimum"],
             lr=float(cfg.trainer.lr),
             start_payload={"task": task, "device": str(device), "data": meta},
-            resumables={"optimizer": optimizer, "scheduler": scheduler, "shuffle": generator},
+            resumables={
+                "optimizer": optimizer,
+                "scheduler": scheduler,
+                "shuffle": session.generator,
+            },
         )
     return result
 
