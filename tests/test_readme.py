@@ -1,9 +1,9 @@
 """The README followed as written, in a fresh copy of the repository.
 
 Every command of the README's ```bash blocks runs, in order, in a copy of the tracked files
-(its .venv/ is this environment, so the copy skips only the package installation). Skipped:
-the test command itself (this is it) and the SLURM block, which tests/test_slurm_pipeline.py
-runs against a real cluster. The Python blocks run as scripts.
+(its .venv/ is this environment, so the copy skips only the package installation), except the
+test command itself (this is it) and the SLURM block, which runs as a whole against the local
+cluster in a test of its own. The Python blocks run as scripts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.workflow_helpers import REPO
 
 pytestmark = pytest.mark.slow
 
-NOT_RUN_HERE = ("bash scripts/test.sh", "export SLURM_", "source .venv", "--profile profiles/slurm")
+NOT_RUN_HERE = ("bash scripts/test.sh", "source .venv", "--profile profiles/slurm")
 
 
 def _blocks(language: str) -> list[str]:
@@ -40,8 +40,11 @@ def _commands() -> list[str]:
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
+    return _copy_repository(tmp_path_factory.mktemp("clone"))
+
+
+def _copy_repository(destination: Path) -> Path:
     """The tracked files of the repository, with this environment as its .venv."""
-    destination = tmp_path_factory.mktemp("clone")
     files = subprocess.run(
         ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split("\0")
@@ -99,3 +102,22 @@ def test_readme_python_blocks_and_inline_commands_run(clone):
         result = _run(clone, command)
         assert result.returncode == 0, f"{command}\n{result.stderr[-3000:]}"
     assert (clone / "report.zip").is_file()
+
+
+@pytest.mark.slurm
+def test_readme_cluster_block_runs_as_written_on_the_local_cluster(tmp_path):
+    """The SLURM block, line for line, on the cluster of scripts/local_slurm.sh; the copy's
+    default sweep is made tiny so that the profile's real polling intervals stay affordable."""
+    from tests.slurm_helpers import jobcomp_records, require_slurm
+    from tests.workflow_helpers import TINY_SWEEP, write_sweep
+
+    require_slurm()
+    (block,) = [b for b in _blocks("bash") if "--profile profiles/slurm" in b]
+    workdir = _copy_repository(tmp_path / "cluster")
+    write_sweep(workdir, {**TINY_SWEEP, "sweep": "default"}, "default.yaml")
+    result = _run(workdir, block)
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert (workdir / "results" / "default" / "report" / "summary.csv").is_file()
+    train_logs = list((workdir / ".snakemake" / "slurm_logs" / "rule_train").rglob("*.log"))
+    assert len(train_logs) == 4, "every train job went through sbatch"
+    assert len(jobcomp_records(workdir)) >= 4
