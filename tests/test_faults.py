@@ -169,7 +169,9 @@ def test_second_snakemake_on_the_same_workdir_is_refused_by_the_lock(tmp_path, u
     deadline = time.time() + 120
     while _train_process(workdir) is None and time.time() < deadline and first.poll() is None:
         time.sleep(0.05)
-    second = snakemake(workdir, "--cores", "1", *CONFIGFILE, check=False)
+    # --rerun-incomplete: the first run's job in flight looks incomplete, and without the flag
+    # the second would stop at that check before it reaches the lock.
+    second = snakemake(workdir, "--cores", "1", "--rerun-incomplete", *CONFIGFILE, check=False)
     first_output = first.communicate(timeout=300)[0]
     assert second.returncode != 0
     assert "LockException" in second.stdout + second.stderr
