@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.ci_guard import in_ci
+from tests.workflow_helpers import env_with_this_python
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "profiles" / "slurm"
@@ -107,8 +108,7 @@ def run_slurm_snakemake(
 
     Jobs get ``--export=ALL``, so the PATH set here is what runs inside each job.
     """
-    run_env = dict(os.environ if env is None else env)
-    run_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{run_env.get('PATH', '')}"
+    run_env = env_with_this_python(env)
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", str(PROFILE), *FAST_POLLING, *args],
         cwd=workdir,

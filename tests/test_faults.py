@@ -16,7 +16,13 @@ import pytest
 import torch
 import yaml
 
-from tests.workflow_helpers import copy_workflow, planned_jobs, snakemake, write_sweep
+from tests.workflow_helpers import (
+    copy_workflow,
+    env_with_this_python,
+    planned_jobs,
+    snakemake,
+    write_sweep,
+)
 from thesis_ml.facts import final_event, read_events, read_scalars
 from thesis_ml.pipeline.sweep import expand_sweep
 
@@ -75,15 +81,11 @@ def _model_targets(sweep: dict) -> list[str]:
     return [f"results/{sweep['sweep']}/runs/{run.name}/model.pt" for run in _runs(sweep)]
 
 
-def _env() -> dict:
-    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-
-
 def _start(workdir: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "snakemake", *args],
         cwd=workdir,
-        env=_env(),
+        env=env_with_this_python(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -16,6 +16,7 @@ import torch
 from tests.workflow_helpers import (
     TINY_SWEEP,
     copy_workflow,
+    env_with_this_python,
     planned_jobs,
     snakemake,
     write_sweep,
@@ -150,11 +151,10 @@ def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, compl
     workdir = copy_workflow(tmp_path / "killed")
     _add_wide_model(workdir)
     write_sweep(workdir, STALENESS_SWEEP)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     process = subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "1", *CONFIGFILE],
         cwd=workdir,
-        env=env,
+        env=env_with_this_python(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

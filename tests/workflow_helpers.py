@@ -47,14 +47,20 @@ def write_sweep(workdir: Path, sweep: dict, name: str = "test.yaml") -> Path:
     return path
 
 
+def env_with_this_python(base: dict | None = None) -> dict:
+    """``base`` (default: this process's environment) with this interpreter's bin first on
+    PATH, so that the jobs Snakemake starts run ``python`` of this environment."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 900):
     """Run Snakemake in ``workdir`` with this interpreter's environment on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=workdir,
-        env=env,
+        env=env_with_this_python(),
         capture_output=True,
         text=True,
         timeout=timeout,
