@@ -32,6 +32,14 @@ def test_nearest_codes_agree_with_brute_force_distances():
     assert torch.equal(nearest_codes(vectors, codebook), torch.cdist(vectors, codebook).argmin(1))
 
 
+def test_nearest_codes_pick_the_first_of_tied_codes_and_survive_nan():
+    codebook = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [5.0, 5.0]])  # rows 1, 2 tie
+    vectors = torch.tensor([[0.1, 0.9], [4.0, 4.0], [float("nan"), 0.0], [float("inf"), 0.0]])
+    codes = nearest_codes(vectors, codebook)
+    assert codes[:2].tolist() == [1, 3]
+    assert ((codes >= 0) & (codes < len(codebook))).all()  # a valid index even for NaN/Inf
+
+
 def test_tokens_split_the_latent_and_share_the_codebook():
     torch.manual_seed(0)
     vq = make_vq(8, 16, n_tokens=2, init="random").eval()
