@@ -1,5 +1,6 @@
 # Sweep expansion and the helpers every rule uses. Nothing here composes a config until a
 # rule asks for one (cluster jobs parse this file again and need only their own run).
+import functools
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ RUNS = {run.name: run for run in expand_sweep(config)}
 RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
 if not workflow.remote_exec:  # a cluster job needs only its own run's config
     check_runs(RUNS.values(), RUN_CONFIGS.get)
+    RUN_CONFIGS.save()
 SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
 
 
@@ -47,7 +49,12 @@ def uses_gpu(run_name):
 
 
 def run_config_json(wildcards):
-    return json.dumps(run_config(wildcards.run))
+    return _run_config_json(wildcards.run)
+
+
+@functools.cache  # Snakemake evaluates a job's params several times
+def _run_config_json(run_name):
+    return json.dumps(run_config(run_name))
 
 
 def data_file(wildcards):

@@ -8,6 +8,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from thesis_ml.config import ConfigError, compose, to_plain_dict
+from thesis_ml.pipeline import run_configs
 from thesis_ml.pipeline.run_configs import RunConfigCache, compose_run
 from thesis_ml.pipeline.sweep import (
     MAX_NAME_LENGTH,
@@ -115,21 +116,35 @@ def test_fast_composition_rejects_what_compose_rejects(overrides, named):
         compose_run(overrides)
 
 
-def test_run_config_cache_reads_back_what_it_composed(tmp_path):
+def test_run_config_cache_reads_back_what_it_composed(tmp_path, monkeypatch):
     overrides = ("trainer.lr=0.02",)
-    first = RunConfigCache(tmp_path).get(overrides)
-    entries = list(tmp_path.rglob("*.json"))
-    assert len(entries) == 1
-    assert json.loads(entries[0].read_text())["config"] == first
-    assert RunConfigCache(tmp_path).get(overrides) == first
+    cache = RunConfigCache(tmp_path)
+    first = cache.get(overrides)
+    assert not list(tmp_path.rglob("*.json"))  # nothing written before save
+    cache.save()
+    (entries,) = tmp_path.rglob("*.json")
+    assert json.loads(entries.read_text()) == {json.dumps(list(overrides)): first}
+    written = entries.stat().st_mtime_ns
+    monkeypatch.setattr(run_configs, "compose_run", lambda overrides: pytest.fail("composed"))
+    reader = RunConfigCache(tmp_path)
+    assert reader.get(overrides) == first
+    reader.save()  # it only read: nothing to write
+    assert entries.stat().st_mtime_ns == written
 
 
-def test_torn_cache_entry_is_recomposed(tmp_path):
+def test_torn_or_stale_cache_files_are_replaced(tmp_path):
     cache = RunConfigCache(tmp_path)
     expected = cache.get(("trainer.lr=0.02",))
+    stale = tmp_path / "0123456789abcdef.json"  # another config tree's entries
+    stale.write_text("{}")
+    cache.save()
+    assert not stale.exists()
     (entry,) = tmp_path.rglob("*.json")
-    entry.write_text('{"overrides": ["trainer.lr=0.')
-    assert RunConfigCache(tmp_path).get(("trainer.lr=0.02",)) == expected
+    entry.write_text('{"[\\"trainer.lr=0.')
+    torn = RunConfigCache(tmp_path)
+    assert torn.get(("trainer.lr=0.02",)) == expected
+    torn.save()
+    assert json.loads(entry.read_text())
 
 
 def test_data_id_depends_on_the_data_config_only():

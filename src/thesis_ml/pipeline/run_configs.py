@@ -8,8 +8,8 @@ it cheap, both exact:
   composes each group once, then applies each run's *value* overrides (``trainer.lr=0.1``) to a
   copy with Hydra's own override application, which is what ``compose`` does after merging the
   defaults list. A test checks that the result equals a full ``compose`` call.
-- Resolved configs are cached on disk under a digest of every package config and schema file,
-  one small JSON file per run, so a later process (a cluster job, a no-op rerun) reads instead of
+- Resolved configs are cached on disk in one JSON file named by a digest of every package
+  config and schema file, so a later process (a cluster job, a no-op rerun) reads instead of
   composing, and an edit to any config file invalidates all entries at once.
 """
 
@@ -139,29 +139,45 @@ def _assigned(config: dict, override) -> bool:
 
 
 class RunConfigCache:
-    """Resolved configs by override list, memoised in memory and on disk."""
+    """Resolved configs by override list, memoised in memory and in one JSON file on disk.
+
+    The file is named by :func:`config_tree_digest`, so an edit to any package config or schema
+    file starts a new one (and :meth:`save` deletes the old). The main Snakemake process
+    composes a whole sweep, then saves once: one file write instead of one per run, which on
+    a slow file system costs more than composing. A process that only reads (a cluster job)
+    never writes; a torn or foreign file is ignored and rewritten.
+    """
 
     def __init__(self, cache_dir: Path | str) -> None:
-        self.dir = Path(cache_dir) / config_tree_digest()
-        self._memory: dict[tuple[str, ...], dict] = {}
+        self.path = Path(cache_dir) / f"{config_tree_digest()}.json"
+        self._entries: dict[str, dict] | None = None
+        self._unsaved = False
 
     def get(self, overrides: Iterable[str]) -> dict:
-        key = tuple(overrides)
-        if key not in self._memory:
-            self._memory[key] = self._load_or_compose(key)
-        return self._memory[key]
+        entries = self._loaded()
+        key = json.dumps(list(overrides))
+        if key not in entries:
+            entries[key] = compose_run(tuple(overrides))
+            self._unsaved = True
+        return entries[key]
 
-    def _load_or_compose(self, key: tuple[str, ...]) -> dict:
-        path = self.dir / (hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24] + ".json")
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            if entry["overrides"] == list(key):
-                return entry["config"]
-        except (OSError, ValueError, KeyError):
-            pass  # absent or unreadable: compose afresh and rewrite it
-        config = compose_run(key)
+    def save(self) -> None:
+        """Write the entries composed since loading, if any, and drop stale cache files."""
+        if not self._unsaved:
+            return
         from thesis_ml.utils.io import atomic_write_text
 
-        entry = json.dumps({"overrides": list(key), "config": config})
-        atomic_write_text(path, entry, durable=False)  # a lost entry is simply recomposed
-        return config
+        atomic_write_text(self.path, json.dumps(self._entries), durable=False)
+        self._unsaved = False
+        for stale in self.path.parent.glob("*.json"):
+            if stale != self.path:
+                stale.unlink(missing_ok=True)
+
+    def _loaded(self) -> dict[str, dict]:
+        if self._entries is None:
+            try:
+                entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                entries = None  # absent or torn: compose afresh, rewrite on save
+            self._entries = entries if isinstance(entries, dict) else {}
+        return self._entries
