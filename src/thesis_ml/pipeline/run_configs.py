@@ -154,10 +154,11 @@ class RunConfigCache:
         self._unsaved = False
 
     def get(self, overrides: Iterable[str]) -> dict:
+        overrides = tuple(overrides)
         entries = self._loaded()
-        key = json.dumps(list(overrides))
+        key = json.dumps(overrides)
         if key not in entries:
-            entries[key] = compose_run(tuple(overrides))
+            entries[key] = compose_run(overrides)
             self._unsaved = True
         return entries[key]
 
