@@ -19,6 +19,6 @@ rule render_run:
         "../envs/thesis-ml.yaml"
     threads: 2  # python -m thesis_ml.plots draws its figures on two cores
     params:
-        run_dir=RUN_DIR,
+        run_dir=lambda wildcards, input: Path(input.events).parent.parent,
     shell:
         "python -m thesis_ml.plots {params.run_dir:q} > {log:q} 2>&1"

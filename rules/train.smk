@@ -23,7 +23,7 @@ rule train:
         gpu=lambda wildcards: int(uses_gpu(wildcards.run)),
     params:
         run_config=run_config_json,
-        run_dir=RUN_DIR,
+        run_dir=lambda wildcards, output: Path(output.cfg).parent,
     shell:
         "python -m thesis_ml.pipeline train --config-json {params.run_config:q}"
         " --data {input.data:q} --run-dir {params.run_dir:q} --threads {threads} > {log:q} 2>&1"
