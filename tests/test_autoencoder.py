@@ -152,6 +152,7 @@ def test_no_run_falls_below_its_bound(tmp_path, latent_dim):
     [
         ("phase1/tokenizer=foo", "phase1/tokenizer"),
         ("phase1.tokenizer.codebook_size=1", "phase1.tokenizer.codebook_size"),
+        ("phase1.tokenizer.codebook_size=16777217", "phase1.tokenizer.codebook_size"),
         ("phase1.tokenizer.beta=-0.1", "phase1.tokenizer.beta"),
         ("phase1.encoder.latent_dim=0", "phase1.encoder.latent_dim"),
         ("phase1.tokenizer.n_tokens=3", "phase1.tokenizer.n_tokens"),

@@ -37,8 +37,9 @@ def nearest_codes(vectors: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor
     The first nearest one on ties, as ``argmin``. On CPU, PyTorch's index reductions (``min``,
     ``argmin``) are not vectorized and cost 3x the rest of the search together, so the index
     comes from value reductions instead: mark each row's minima with 1.0 (``eq`` into a float
-    tensor), weight the marks by K - index and take the row's largest. A row with a NaN has no
-    minimum and gets the last code; its loss is NaN, which the training loop reports.
+    tensor), weight the marks by K - index and take the row's largest (exact in float32 up to
+    K = 2^24, the schema's limit). A row with a NaN has no minimum and gets the last code; its
+    loss is NaN, which the training loop reports.
     """
     n_codes = len(codebook)
     scores = torch.addmm((codebook * codebook).sum(dim=1), vectors, codebook.T, alpha=-2)
