@@ -137,8 +137,10 @@ def test_torn_or_stale_cache_files_are_replaced(tmp_path):
     expected = cache.get(("trainer.lr=0.02",))
     stale = tmp_path / "0123456789abcdef.json"  # another config tree's entries
     stale.write_text("{}")
+    (tmp_path / "fedcba9876543210").mkdir()  # the older layout: a directory of files per run
+    (tmp_path / "fedcba9876543210" / "entry.json").write_text("{}")
     cache.save()
-    assert not stale.exists()
+    assert [path.name for path in tmp_path.iterdir()] == [cache.path.name]
     (entry,) = tmp_path.rglob("*.json")
     entry.write_text('{"[\\"trainer.lr=0.')
     torn = RunConfigCache(tmp_path)

@@ -19,6 +19,7 @@ import copy
 import functools
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -170,8 +171,14 @@ class RunConfigCache:
 
         atomic_write_text(self.path, json.dumps(self._entries), durable=False)
         self._unsaved = False
-        for stale in self.path.parent.glob("*.json"):
-            if stale != self.path:
+        # Other config trees' files and the older layout's directories go; names starting with
+        # "." are atomic writes of other processes, still in flight.
+        for stale in self.path.parent.iterdir():
+            if stale == self.path or stale.name.startswith("."):
+                continue
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
                 stale.unlink(missing_ok=True)
 
     def _loaded(self) -> dict[str, dict]:
