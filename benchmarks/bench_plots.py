@@ -69,11 +69,11 @@ def bench_training(repeats: int, root: Path) -> None:
         "plots_minimal": ["logging=plots_minimal"],
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
+    last_run: dict[str, Path] = {}
     for repeat in range(repeats):
         for name, overrides in variants.items():
-            times[name].append(
-                train_seconds(root / f"{name.replace('=', '_')}-{repeat}", overrides)
-            )
+            last_run[name] = root / f"{name.replace('=', '_')}-{repeat}"
+            times[name].append(train_seconds(last_run[name], overrides))
     base, plots = (statistics.median(times[name]) for name in variants)
     for name in variants:
         print(
@@ -83,7 +83,7 @@ def bench_training(repeats: int, root: Path) -> None:
     print(f"plots_minimal / make_plots=false = {plots / base:.3f}  (target <= 1.05)")
     final_draw = float(
         subprocess.run(
-            [sys.executable, "-c", FINAL_DRAW, str(root / f"plots_minimal-{repeats - 1}")],
+            [sys.executable, "-c", FINAL_DRAW, str(last_run["plots_minimal"])],
             check=True,
             capture_output=True,
             text=True,
