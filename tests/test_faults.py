@@ -17,6 +17,7 @@ import torch
 import yaml
 
 from tests.workflow_helpers import (
+    CONFIGFILE,
     copy_workflow,
     env_with_this_python,
     planned_jobs,
@@ -28,7 +29,6 @@ from thesis_ml.pipeline.sweep import expand_sweep
 
 pytestmark = pytest.mark.slow
 
-CONFIGFILE = ("--configfile", "workflow_configs/test.yaml")
 TIMING = {"phase_time_s", "epoch_time_s", "samples_per_s", "wall_time_s"}
 EPOCHS = 150
 # Two runs of a few seconds each, checkpointed every epoch; a failed job is not retried, so

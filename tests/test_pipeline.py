@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from tests.workflow_helpers import (
+    CONFIGFILE,
     TINY_SWEEP,
     copy_workflow,
     env_with_this_python,
@@ -27,7 +28,6 @@ pytestmark = pytest.mark.slow
 
 # The tiny sweep, with a second model option so that a config-file edit touches half the runs.
 STALENESS_SWEEP = {**TINY_SWEEP, "grid": {**TINY_SWEEP["grid"], "model": ["mlp", "wide"]}}
-CONFIGFILE = ("--configfile", "workflow_configs/test.yaml")
 
 
 def _add_wide_model(workdir: Path) -> Path:

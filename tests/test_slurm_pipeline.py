@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.slurm_helpers import require_slurm, run_slurm_snakemake
-from tests.workflow_helpers import TINY_SWEEP, copy_workflow, snakemake, write_sweep
+from tests.workflow_helpers import CONFIGFILE, TINY_SWEEP, copy_workflow, snakemake, write_sweep
 from thesis_ml.pipeline.sweep import expand_sweep
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-CONFIGFILE = ("--configfile", "workflow_configs/test.yaml")
 # Summary columns that depend only on the computation, not on when or where it ran.
 DETERMINISTIC = ("status", "epochs", "best_val_loss", "final_val_loss", "n_params")
 

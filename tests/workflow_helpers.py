@@ -41,7 +41,12 @@ def copy_workflow(destination: Path) -> Path:
     return destination
 
 
-def write_sweep(workdir: Path, sweep: dict, name: str = "test.yaml") -> Path:
+# The sweep file write_sweep writes by default, and the arguments that select it.
+TEST_SWEEP_FILE = "test.yaml"
+CONFIGFILE = ("--configfile", f"workflow_configs/{TEST_SWEEP_FILE}")
+
+
+def write_sweep(workdir: Path, sweep: dict, name: str = TEST_SWEEP_FILE) -> Path:
     path = workdir / "workflow_configs" / name
     path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
     return path
