@@ -40,7 +40,7 @@ import sys, time
 from pathlib import Path
 import yaml
 import matplotlib.backends.backend_agg, matplotlib.figure  # preloaded, as in the helper
-from thesis_ml.plots.orchestrator import render_run
+from thesis_ml.plots.render import render_run
 run_dir = Path(sys.argv[1])
 logging_cfg = yaml.safe_load((run_dir / "cfg.yaml").read_text())["logging"]
 start = time.perf_counter()

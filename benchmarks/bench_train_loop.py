@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from thesis_ml.config import compose
 from thesis_ml.data.loaders import TensorLoader
-from thesis_ml.data.synthetic import generate_dataset
+from thesis_ml.data.registry import generate_dataset
 from thesis_ml.models.mlp import build_mlp
 from thesis_ml.train.train_test import make_optimizer, train_one_epoch
 from thesis_ml.utils.io import atomic_write_text

@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+from thesis_ml.pipeline.import_graph import import_graph
 from thesis_ml.pipeline.run_configs import RunConfigCache
 from thesis_ml.pipeline.sweep import data_id, expand_sweep
 from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
@@ -21,18 +22,19 @@ if not workflow.remote_exec:  # a cluster job needs only its own run's config
 SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
 
 
-# The library sources each pipeline step runs (rules/sources.smk checksums them).
-STEP_SOURCES = {
-    "data": ["data", "utils"],
-    "train": ["data", "models", "tokenizers", "train", "utils", "config.py", "facts.py"],
-    "render": ["plots", "utils", "facts.py", "config.py"],
-    "report": ["reports", "plots", "utils", "facts.py", "config.py"],
+# The modules each pipeline step's command runs first (`python -m pkg` runs pkg/__main__.py);
+# the library sources the step depends on are their import closure (rules/sources.smk).
+STEP_ENTRIES = {
+    "data": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.generate_data"],
+    "train": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.train_step"],
+    "render": ["thesis_ml.plots.__main__"],
+    "report": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.report_step"],
 }
 
 
 wildcard_constraints:
     run=r"[A-Za-z0-9.+_-]+",
-    step="|".join(STEP_SOURCES),
+    step="|".join(STEP_ENTRIES),
     data_id=r"[a-z]+-[0-9a-f]{12}",
 
 
@@ -69,13 +71,17 @@ def data_config_json(wildcards):
     raise ValueError(f"no run of sweep {SWEEP!r} uses dataset {wildcards.data_id}")
 
 
-def library_sources(*parts):
-    """The library's Python files a rule depends on, so that editing them reruns it."""
-    files = []
-    for part in parts:
-        path = SOURCE / part
-        files += sorted(path.rglob("*.py")) if path.is_dir() else [path] * path.is_file()
-    return [str(f) for f in files]
+@functools.cache  # read once per process, and only by a process that checks the sources
+def source_graph():
+    """The library's import graph, from its source (statements cached by file checksum)."""
+    return import_graph(SOURCE, cache=".snakemake/thesis_ml/import-graph.json")
+
+
+def library_sources(step):
+    """The library's Python files a step runs, so that editing one reruns the step: the files
+    of the step's entry modules, of their parent packages and of all they import, transitively.
+    """
+    return [str(path) for path in source_graph().closure_files(STEP_ENTRIES[step])]
 
 
 def step_sources(step):

@@ -17,7 +17,7 @@ rule render_run:
         f"{RESULTS}/logs/render/{{run}}.log",
     conda:
         "../envs/thesis-ml.yaml"
-    threads: 2  # python -m thesis_ml.plots draws its figures on two cores
+    threads: 1  # python -m thesis_ml.plots draws its figures in one process
     params:
         run_dir=lambda wildcards, input: Path(input.events).parent.parent,
     shell:

@@ -1,10 +1,11 @@
-# One checksum file per pipeline step over the library sources that step runs (STEP_SOURCES in
-# common.smk). Editing a source file reruns its checksum job, which makes exactly the dependent
+# One checksum file per pipeline step over the library sources that step runs: the import
+# closure of its entry modules (STEP_ENTRIES and library_sources in common.smk). Editing a source
+# file reruns the checksum jobs of the steps that import it, which makes exactly the dependent
 # steps stale. (Listing every source file as an input of every job instead costs Snakemake a
 # lookup per file per job.)
 rule source_checksums:
     input:
-        lambda wildcards: library_sources(*STEP_SOURCES[wildcards.step]),
+        lambda wildcards: library_sources(wildcards.step),
     output:
         "results/.sources/{step}.sha256",
     log:

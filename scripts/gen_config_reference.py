@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from thesis_ml.config import CONFIG_DIR, SCHEMA_DIR, _allowed_values
+from thesis_ml.config import CONFIG_DIR, _allowed_values, run_config_schema
 from thesis_ml.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,9 +144,7 @@ def _property(schema: Mapping, name: str) -> Mapping | None:
 
 
 def run_config_schema_lookup():
-    groups = {path.stem: _load(path) for path in SCHEMA_DIR.glob("*.yaml")}
-    root = groups.pop("root")
-    return schema_lookup({"properties": {**root, **groups}})
+    return schema_lookup(run_config_schema())  # as validated: shorthands written out
 
 
 def _load(path: Path):

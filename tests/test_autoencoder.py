@@ -7,9 +7,9 @@ import torch
 import yaml
 
 from thesis_ml.config import ConfigError, compose
-from thesis_ml.data.synthetic import generate_dataset
+from thesis_ml.data.registry import generate_dataset
 from thesis_ml.facts import read_events, read_scalars
-from thesis_ml.models.autoencoder import load_autoencoder
+from thesis_ml.run_directory import load_model
 from thesis_ml.train import run_loop
 from thesis_ml.train.__main__ import main as train_cli
 from thesis_ml.train.ae_loop import train
@@ -79,7 +79,7 @@ def saved_config(run_dir) -> dict:
 def test_model_is_rebuilt_from_cfg_and_weights_alone(tmp_path, tokenizer):
     shape = "phase1.tokenizer.n_tokens=2" if tokenizer == "vq" else "phase1.encoder.latent_dim=3"
     result = _ae(tmp_path, f"phase1/tokenizer={tokenizer}", shape)
-    model = load_autoencoder(tmp_path)
+    model = load_model(tmp_path)
     x_val = generate_dataset(saved_config(tmp_path)["data"]).x_val
     with torch.no_grad():
         reconstruction, quantized = model(x_val)
@@ -104,7 +104,7 @@ def test_same_config_gives_the_same_facts(tmp_path):
 
 def _per_sample_error_noise(run_dir) -> tuple[float, float]:
     """The run's validation MSE and its standard error over validation samples."""
-    model = load_autoencoder(run_dir)
+    model = load_model(run_dir)
     x_val = generate_dataset(saved_config(run_dir)["data"]).x_val
     with torch.no_grad():
         errors = (model(x_val)[0] - x_val).square().mean(dim=1)

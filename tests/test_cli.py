@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from thesis_ml.cli import EXIT_BAD_INPUT, run_cli
-from thesis_ml.config import CONFIG_DIR, load_run_config
+from thesis_ml.config import CONFIG_DIR
 from thesis_ml.facts import final_event, read_events
 from thesis_ml.models.mlp import build_mlp
+from thesis_ml.run_directory import load_run_config
 from thesis_ml.train import run_loop
 from thesis_ml.train.__main__ import main
 

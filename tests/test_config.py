@@ -17,11 +17,11 @@ from thesis_ml.config import (
     ConfigError,
     compose,
     group_options,
-    load_run_config,
     run_config_schema,
     to_plain_dict,
     validate,
 )
+from thesis_ml.run_directory import load_run_config
 
 # The groups of the supervised core (the phase1 and logging groups have their own tests).
 CORE_GROUPS = ("data", "model", "trainer")

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from thesis_ml.config import compose
-from thesis_ml.data import TensorLoader, generate_dataset, load_dataset, make_dataloaders
-from thesis_ml.data.synthetic import save_dataset
+from thesis_ml.data.dataset import load_dataset, save_dataset
+from thesis_ml.data.loaders import TensorLoader, make_dataloaders
+from thesis_ml.data.registry import generate_dataset
 
 
 def _data(*overrides: str):

@@ -1,4 +1,4 @@
-"""Figure families, the orchestrator, presets, re-rendering from disk and the deprecated shim."""
+"""Figure families, rendering, presets, re-rendering from disk and the deprecated shims."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import yaml
 
 from thesis_ml.config import compose, to_plain_dict
 from thesis_ml.facts import FactsWriter
-from thesis_ml.plots import orchestrator
+from thesis_ml.plots import render
 from thesis_ml.plots.__main__ import main as plots_main
-from thesis_ml.plots.orchestrator import Orchestrator, render_run
+from thesis_ml.plots.families import FAMILIES, PlotFamily
+from thesis_ml.plots.render import render_run
 from thesis_ml.train.train_test import train
 
 K = 16  # codebook size of the synthetic autoencoder runs
@@ -54,8 +55,9 @@ def write_config(run_dir: Path, overrides=()) -> dict:
     return cfg["logging"]
 
 
-def write_ae_facts(run_dir: Path, epochs: int = AE_EPOCHS, listener=None) -> None:
-    """Facts shaped like the autoencoder loop's: recon, codebook and timing columns."""
+def write_ae_facts(run_dir: Path, epochs: int = AE_EPOCHS, listener=None, examples=None) -> None:
+    """Facts shaped like the autoencoder loop's: recon, codebook and timing columns, and the
+    loop's recon examples after the last epoch's validation when ``examples`` is given."""
     writer = FactsWriter(run_dir, listeners=[listener] if listener else [])
     optimum = {"val_loss": 0.05, "pca_bound": 0.2, "rate_distortion_bound": 0.04}
     writer.emit(
@@ -94,6 +96,8 @@ def write_ae_facts(run_dir: Path, epochs: int = AE_EPOCHS, listener=None) -> Non
                 {"epoch": epoch, "split": "val", **metrics, "phase_time_s": 0.1, **timing},
             ]
         )
+        if examples is not None and epoch == epochs:
+            writer.recon_examples(epoch, *examples())
         writer.emit("on_validation_end", epoch=epoch, metrics={**metrics, "code_counts": counts})
         writer.emit("on_epoch_end", epoch=epoch, train=metrics, val=metrics, **timing)
     writer.emit("on_train_end", status="completed", epochs=epochs, optimum=optimum)
@@ -202,7 +206,7 @@ def test_interrupted_figure_write_never_leaves_a_truncated_file(tmp_path, monkey
     target = tmp_path / "figures" / f"losses-train_end-{AE_EPOCHS}.png"
     target.parent.mkdir()
     target.write_bytes(b"previous figure")
-    real = orchestrator.atomic_write
+    real = render.atomic_write
 
     class Interrupted(BaseException):
         pass
@@ -226,18 +230,16 @@ def test_interrupted_figure_write_never_leaves_a_truncated_file(tmp_path, monkey
 
     import contextlib
 
-    monkeypatch.setattr(orchestrator, "atomic_write", contextlib.contextmanager(dying_write))
+    monkeypatch.setattr(render, "atomic_write", contextlib.contextmanager(dying_write))
     with pytest.raises(Interrupted):
         render_run(tmp_path, logging_cfg)
     assert target.read_bytes() == b"previous figure"
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary left over
 
 
-def test_recon_visuals_use_the_loops_examples_hook(tmp_path):
+def test_recon_visuals_use_the_loops_examples(tmp_path):
     logging_cfg = write_config(tmp_path, ["logging=plots_full"])
-    plots = Orchestrator(tmp_path, logging_cfg, live=False)
-    plots.recon_examples = ae_examples
-    write_ae_facts(tmp_path, listener=plots)
+    write_ae_facts(tmp_path, examples=ae_examples)
     stored = json.loads((tmp_path / "facts" / "recon_examples.json").read_text())
     assert stored["epoch"] == AE_EPOCHS
     assert stored["inputs"] == ae_examples()[0]
@@ -287,3 +289,18 @@ def test_deprecated_shim_warns_and_forwards():
         from thesis_ml.utils import plotting
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
     assert plotting.render_run is render_run
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_each_registered_family_satisfies_the_protocol(name):
+    assert isinstance(FAMILIES[name], PlotFamily)
+
+
+def test_orchestrator_re_exports_the_public_names():
+    from thesis_ml.plots import live, policy
+    from thesis_ml.plots.orchestrator import Orchestrator, attach, enabled_families
+    from thesis_ml.plots.orchestrator import render_run as re_exported
+
+    assert re_exported is render_run
+    assert (Orchestrator, attach) == (live.Orchestrator, live.attach)
+    assert enabled_families is policy.enabled_families

@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 from thesis_ml.config import compose, to_plain_dict
-from thesis_ml.data.synthetic import generate_dataset, save_dataset
+from thesis_ml.data.dataset import save_dataset
+from thesis_ml.data.registry import generate_dataset
 from thesis_ml.progress import CLEAR_LINE, Progress, format_duration
 from thesis_ml.train.train_test import train
 

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TINY
-from thesis_ml.config import ConfigError, compose, load_run_config, to_plain_dict
+from thesis_ml.config import ConfigError, compose, to_plain_dict
 from thesis_ml.facts import EVENTS_FILE, SCALARS_FILE, FactsError, read_events, read_scalars
 from thesis_ml.pipeline.run_configs import compose_run
 from thesis_ml.pipeline.sweep import format_override
+from thesis_ml.run_directory import load_run_config
 from thesis_ml.train import run_loop
 
 # compose() takes about 0.1 s: a few dozen examples per property keep the suite fast.

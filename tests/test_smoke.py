@@ -7,7 +7,7 @@ import torch
 
 import thesis_ml
 from thesis_ml.config import compose
-from thesis_ml.data.synthetic import make_dataloaders
+from thesis_ml.data.loaders import make_dataloaders
 from thesis_ml.models.mlp import build_mlp
 
 

@@ -2,24 +2,25 @@
 
 Each CLI takes Hydra overrides as positional arguments and ``--config-name``; ``--help`` lists
 the config groups and their options. Bad input ends in one ``error:`` line (or block) on
-stderr and exit status 2, with no traceback.
+stderr and exit status 2, with no traceback (:func:`thesis_ml.errors.exit_status`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from thesis_ml.config import CONFIG_DIR, ConfigError, compose, group_options
-from thesis_ml.facts import FactsError
+from thesis_ml.config import CONFIG_DIR, compose, group_options
+from thesis_ml.errors import EXIT_BAD_INPUT, exit_status
 
-EXIT_BAD_INPUT = 2
+__all__ = ["EXIT_BAD_INPUT", "exit_status", "make_parser", "run_cli", "setup_logging"]
+
 REFERENCE_DOC = "docs/config_reference.md"
-USER_ERRORS = (ConfigError, FactsError)
 
 
 def make_parser(
@@ -62,10 +63,16 @@ def run_cli(
     """Parse ``argv``, compose the config and run ``action``; map user errors to exit 2."""
     parser = make_parser(prog, description, config_dir, default_config)
     args = parser.parse_args(argv)
-    try:
+
+    def compose_and_run() -> None:
         cfg = compose_fn(args.overrides, config_name=args.config_name, config_dir=config_dir)
         action(cfg, args)
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return 0
+
+    return exit_status(compose_and_run)
+
+
+def setup_logging(quiet: bool) -> None:
+    """Log lines as bare messages on stderr; ``quiet`` keeps only warnings and errors."""
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr
+    )

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from thesis_ml.errors import UserError
+from thesis_ml.models.activations import ACTIVATIONS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = PACKAGE_DIR / "configs"
 SCHEMA_DIR = PACKAGE_DIR / "schemas"
@@ -46,7 +49,7 @@ def _check_phase1_shapes(cfg: dict) -> list[str]:
 SEMANTIC_CHECKS.append(_check_phase1_shapes)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config that cannot be composed or does not validate; the message names the key."""
 
 
@@ -132,23 +135,6 @@ def validate(cfg: DictConfig | Mapping) -> dict:
     return plain
 
 
-def load_run_config(path: Path | str) -> DictConfig:
-    """Read and validate a run's saved ``cfg.yaml``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read config: {error}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of config groups, got {type(data).__name__}")
-    try:
-        validate(data)
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
-    return to_struct_config(data)
-
-
 @functools.cache
 def run_config_schema() -> dict:
     """The JSON schema of a composed run config, assembled from ``schemas/*.yaml``."""
@@ -159,12 +145,43 @@ def run_config_schema() -> dict:
         if path.stem != "root"
     }
     required = ["run_dir", *(name for name in groups if name in REQUIRED_GROUPS)]
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": required,
-        "properties": {**root_properties, **groups},
-    }
+    return _expand_placeholders(
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": required,
+            "properties": {**root_properties, **groups},
+        }
+    )
+
+
+# `x-enum: activations` in a schema file stands for the activation names models accept.
+NAMED_ENUMS = {"activations": list(ACTIVATIONS)}
+
+
+def _expand_placeholders(schema: Any) -> Any:
+    """The schema with its two shorthands written out, so that no list is kept twice.
+
+    - ``x-enum: NAME`` becomes ``enum`` of :data:`NAMED_ENUMS` [NAME];
+    - an object whose ``allOf`` has one branch per ``kind`` (``if: {properties: {kind:
+      {const: K}}}``) gets ``enum`` of those K on its ``kind`` property: a new kind is its
+      branch alone.
+    """
+    if isinstance(schema, list):
+        return [_expand_placeholders(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    expanded = {key: _expand_placeholders(value) for key, value in schema.items()}
+    if "x-enum" in expanded:
+        expanded["enum"] = NAMED_ENUMS[expanded.pop("x-enum")]
+    kinds = [
+        branch["if"]["properties"]["kind"]["const"]
+        for branch in expanded.get("allOf", [])
+        if "const" in branch.get("if", {}).get("properties", {}).get("kind", {})
+    ]
+    if kinds and "kind" in expanded.get("properties", {}):
+        expanded["properties"]["kind"] = {**expanded["properties"]["kind"], "enum": kinds}
+    return expanded
 
 
 def schema_problems(plain: Mapping) -> list[str]:

@@ -8,9 +8,12 @@ This loader gathers the whole epoch in one ``index_select`` and then yields cont
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import torch
+
+from thesis_ml.data.dataset import Dataset
+from thesis_ml.data.registry import generate_dataset
 
 
 class TensorLoader:
@@ -50,3 +53,27 @@ class TensorLoader:
         """Move the data to ``device`` once, so that no batch is copied during training."""
         self.tensors = tuple(t.to(device) for t in self.tensors)
         return self
+
+
+def make_dataloaders(
+    cfg: Mapping,
+    generator: torch.Generator | None = None,
+    dataset: Dataset | None = None,
+) -> tuple[TensorLoader, TensorLoader, dict]:
+    """Train and validation loaders for ``cfg.data`` plus the dataset's metadata.
+
+    ``dataset`` skips generation (the pipeline passes the file it generated once).
+    """
+    dataset = dataset if dataset is not None else generate_dataset(cfg["data"])
+    trainer = cfg["trainer"]
+    train_loader = TensorLoader(
+        dataset.x_train,
+        dataset.y_train,
+        batch_size=int(trainer["batch_size"]),
+        shuffle=True,
+        generator=generator,
+    )
+    val_loader = TensorLoader(
+        dataset.x_val, dataset.y_val, batch_size=int(trainer["eval_batch_size"])
+    )
+    return train_loader, val_loader, dataset.meta

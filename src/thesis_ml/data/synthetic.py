@@ -15,16 +15,14 @@ gap to them is free of the validation set's sampling noise) and in expectation.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 
-from thesis_ml.data import reconstruction
 from thesis_ml.data.dataset import Dataset, split_point
-from thesis_ml.data.loaders import TensorLoader
-from thesis_ml.utils.io import atomic_write
+from thesis_ml.data.tasks import output_dim
+from thesis_ml.utils.registry import check_known
 
 
 def _teacher(x: torch.Tensor, hidden: int, generator: torch.Generator) -> torch.Tensor:
@@ -36,7 +34,9 @@ def _teacher(x: torch.Tensor, hidden: int, generator: torch.Generator) -> torch.
     return (signal - signal.mean()) / signal.std()
 
 
-def _supervised(data_cfg: Mapping) -> Dataset:
+def generate(data_cfg: Mapping) -> Dataset:
+    """Draw the dataset (``data.kind=synthetic``); the same config gives the same tensors."""
+    task = check_known(TASKS, "data.task", data_cfg["task"])
     generator = torch.Generator().manual_seed(int(data_cfg["seed"]))
     n, d = int(data_cfg["n_samples"]), int(data_cfg["n_features"])
     noise = float(data_cfg["noise"])
@@ -44,7 +44,7 @@ def _supervised(data_cfg: Mapping) -> Dataset:
     x = torch.randn(n, d, generator=generator)
     signal = _teacher(x, int(data_cfg["teacher_hidden"]), generator)
     val = slice(n_train, None)
-    if data_cfg["task"] == "regression":
+    if task == "regression":
         y = signal + noise * torch.randn(n, generator=generator)
         optimum = {
             "kind": "noise_floor",
@@ -66,7 +66,7 @@ def _supervised(data_cfg: Mapping) -> Dataset:
     meta = {
         "task": data_cfg["task"],
         "input_dim": d,
-        "output_dim": 1,
+        "output_dim": output_dim(data_cfg),
         "n_train": n_train,
         "n_val": n - n_train,
         "optimum": optimum,
@@ -79,64 +79,5 @@ def _binary_entropy(p: torch.Tensor) -> torch.Tensor:
     return -(p * p.log() + (1 - p) * (1 - p).log())
 
 
-# One generator per data.task; a new task is one function and one entry here.
-GENERATORS: dict[str, Callable[[Mapping], Dataset]] = {
-    "regression": _supervised,
-    "binary": _supervised,
-    "reconstruction": reconstruction.generate,
-}
-
-
-def generate_dataset(data_cfg: Mapping) -> Dataset:
-    """Draw the dataset that ``cfg.data`` describes; the same config gives the same tensors."""
-    task = data_cfg["task"]
-    if task not in GENERATORS:
-        raise ValueError(f"data.task={task!r} is not one of {sorted(GENERATORS)}")
-    return GENERATORS[task](data_cfg)
-
-
-def save_dataset(dataset: Dataset, path: Path | str) -> None:
-    with atomic_write(path, "wb") as handle:
-        torch.save(
-            {
-                "x_train": dataset.x_train,
-                "y_train": dataset.y_train,
-                "x_val": dataset.x_val,
-                "y_val": dataset.y_val,
-                "meta": dataset.meta,
-            },
-            handle,
-        )
-
-
-def load_dataset(path: Path | str) -> Dataset:
-    """Read a dataset written by :func:`save_dataset` (tensors and plain data only)."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        return Dataset(**payload)
-    except Exception as error:
-        raise ValueError(f"{path}: not a thesis_ml dataset file ({error})") from None
-
-
-def make_dataloaders(
-    cfg: Mapping,
-    generator: torch.Generator | None = None,
-    dataset: Dataset | None = None,
-) -> tuple[TensorLoader, TensorLoader, dict]:
-    """Train and validation loaders for ``cfg.data`` plus the dataset's metadata.
-
-    ``dataset`` skips generation (the pipeline passes the file it generated once).
-    """
-    dataset = dataset if dataset is not None else generate_dataset(cfg["data"])
-    trainer = cfg["trainer"]
-    train_loader = TensorLoader(
-        dataset.x_train,
-        dataset.y_train,
-        batch_size=int(trainer["batch_size"]),
-        shuffle=True,
-        generator=generator,
-    )
-    val_loader = TensorLoader(
-        dataset.x_val, dataset.y_val, batch_size=int(trainer["eval_batch_size"])
-    )
-    return train_loader, val_loader, dataset.meta
+# The tasks this generator draws.
+TASKS = ("regression", "binary")

@@ -1,5 +1,6 @@
-"""Model builders: each takes its config section and the data's metadata."""
+"""Model builders: the supervised models (``model.kind``, :mod:`.registry`), the autoencoder and
+its parts (``phase1.encoder.kind``, ``phase1.decoder.kind``, :mod:`.autoencoder`).
 
-from thesis_ml.models.mlp import ACTIVATIONS, build_mlp, count_parameters
-
-__all__ = ["ACTIVATIONS", "build_mlp", "count_parameters"]
+Importing this package costs nothing: ``activations`` is read by the config schemas, which must
+not import torch.
+"""

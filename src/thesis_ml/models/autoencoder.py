@@ -1,20 +1,21 @@
 """Phase 1 autoencoders: encoder -> tokenizer -> decoder, each chosen by its config group.
 
-``build_autoencoder(cfg.phase1, n_features)`` assembles the parts; ``load_autoencoder(run_dir)``
-rebuilds a trained one from the run's ``cfg.yaml`` and ``model.pt`` alone (the tokenizer's
-codebook and its EMA and usage statistics are part of the state dict).
+``build_autoencoder(cfg.phase1, n_features)`` assembles the parts; a new encoder or decoder is a
+builder in a module of its own, one line in :data:`ENCODERS` or :data:`DECODERS`, its config in
+``configs/phase1/{encoder,decoder}/`` and its schema branch in ``schemas/phase1.yaml``.
+``thesis_ml.run_directory.load_model`` rebuilds a trained one from its run directory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from thesis_ml.models.mlp import mlp_layers
 from thesis_ml.tokenizers import Quantized, Tokenizer, build_tokenizer
+from thesis_ml.utils.registry import select
 
 
 def _mlp_encoder(cfg: Mapping, n_features: int) -> nn.Module:
@@ -50,20 +51,9 @@ def build_autoencoder(phase1: Mapping, n_features: int) -> Autoencoder:
     latent_dim = int(phase1["encoder"]["latent_dim"])
     encoder_cfg, decoder_cfg = phase1["encoder"], phase1["decoder"]
     return Autoencoder(
-        ENCODERS[encoder_cfg["kind"]](encoder_cfg, n_features),
+        select(ENCODERS, "phase1.encoder.kind", encoder_cfg["kind"])(encoder_cfg, n_features),
         build_tokenizer(phase1["tokenizer"], latent_dim),
-        DECODERS[decoder_cfg["kind"]](decoder_cfg, latent_dim, n_features),
+        select(DECODERS, "phase1.decoder.kind", decoder_cfg["kind"])(
+            decoder_cfg, latent_dim, n_features
+        ),
     )
-
-
-def load_autoencoder(run_dir: Path | str, device: str | torch.device = "cpu") -> Autoencoder:
-    """Rebuild a trained autoencoder from ``run_dir/cfg.yaml`` and ``run_dir/model.pt``."""
-    from thesis_ml.config import load_run_config
-    from thesis_ml.train.runtime import CONFIG_FILE, MODEL_FILE
-
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir / CONFIG_FILE)
-    model = build_autoencoder(cfg.phase1, int(cfg.data.n_features))
-    state = torch.load(run_dir / MODEL_FILE, map_location=device, weights_only=True)
-    model.load_state_dict(state)
-    return model.to(device).eval()

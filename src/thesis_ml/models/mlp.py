@@ -1,4 +1,4 @@
-"""A small configurable multilayer perceptron."""
+"""A small configurable multilayer perceptron (``model.kind=mlp``; also the MLP encoder/decoder)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from torch import nn
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "silu": nn.SiLU,
-}
+from thesis_ml.models.activations import activation_layer
 
 
 def mlp_layers(
@@ -22,12 +17,10 @@ def mlp_layers(
     dropout: float = 0.0,
 ) -> nn.Sequential:
     """Linear -> activation (-> dropout) per hidden size, then a linear output layer."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation {activation!r} is not one of {sorted(ACTIVATIONS)}")
     layers: list[nn.Module] = []
     width = input_dim
     for hidden in hidden_sizes:
-        layers += [nn.Linear(width, hidden), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(width, hidden), activation_layer(activation)]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         width = hidden

@@ -12,50 +12,29 @@ word split: Snakemake quotes each argument.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
 
-from thesis_ml.cli import EXIT_BAD_INPUT, USER_ERRORS
+from thesis_ml.errors import exit_status
+
+# The module that runs each command, imported by name once the command is chosen: a static
+# import here would make every step depend on every step's code (the library files a step's
+# rule depends on are the import closure of this module and its step's, rules/sources.smk).
+STEP_MODULES = {
+    "generate-data": "thesis_ml.pipeline.generate_data",
+    "train": "thesis_ml.pipeline.train_step",
+    "report": "thesis_ml.pipeline.report_step",
+    "status": "thesis_ml.pipeline.status",
+}
 
 
-def _generate_data(args: argparse.Namespace) -> None:
-    from thesis_ml.data.synthetic import generate_dataset, save_dataset
-
-    save_dataset(generate_dataset(json.loads(args.config_json)), args.out)
-
-
-def _train(args: argparse.Namespace) -> None:
-    from thesis_ml.config import to_struct_config, validate
-    from thesis_ml.data.synthetic import load_dataset
-    from thesis_ml.train import run_loop
-
-    config = validate(json.loads(args.config_json))
-    config["run_dir"] = args.run_dir
-    if config["trainer"]["num_threads"] is None:
-        config["trainer"]["num_threads"] = args.threads
-    run_loop(to_struct_config(config), dataset=load_dataset(args.data), live_plots=False)
-
-
-def _report(args: argparse.Namespace) -> None:
-    from thesis_ml.reports import build_report
-
-    build_report(args.run_dirs, args.out, overrides=json.loads(args.overrides_json))
-
-
-def _status(args: argparse.Namespace) -> None:
-    from thesis_ml.pipeline.status import format_status, sweep_status
-
-    print(format_status(sweep_status(args.sweep_dir)))
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m thesis_ml.pipeline", description=__doc__)
     steps = parser.add_subparsers(dest="step", required=True)
 
     generate = steps.add_parser("generate-data", help="draw one dataset and save it")
     generate.add_argument("--config-json", required=True, help="the data config section")
     generate.add_argument("--out", required=True, help="dataset file to write")
-    generate.set_defaults(action=_generate_data)
 
     train = steps.add_parser("train", help="train one run of a sweep")
     train.add_argument("--config-json", required=True, help="the resolved run config")
@@ -64,25 +43,28 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument(
         "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"
     )
-    train.set_defaults(action=_train)
 
     report = steps.add_parser("report", help="build a sweep's cross-run report")
     report.add_argument("--out", required=True, help="report directory")
     report.add_argument("--overrides-json", default="[]", help="report config overrides")
     report.add_argument("run_dirs", nargs="+", help="run directories to compare")
-    report.set_defaults(action=_report)
 
     status = steps.add_parser("status", help="count a sweep's runs by state")
     status.add_argument("sweep_dir", help="results/<sweep>")
-    status.set_defaults(action=_status)
+    return parser
 
-    args = parser.parse_args(argv)
-    try:
-        args.action(args)
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return 0
+
+def _run(args: argparse.Namespace) -> None:
+    module = importlib.import_module(STEP_MODULES[args.step])
+    if args.step == "status":  # pipeline/status.py is a library module: print its summary
+        print(module.format_status(module.sweep_status(args.sweep_dir)))
+    else:
+        module.run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return exit_status(lambda: _run(args))
 
 
 if __name__ == "__main__":

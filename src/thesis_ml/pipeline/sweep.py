@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from thesis_ml.errors import UserError
+
 SEED_KEY = "trainer.seed"
 MAX_NAME_LENGTH = 120
 _SAFE_VALUE = re.compile(r"[^A-Za-z0-9.+-]")
@@ -27,7 +29,7 @@ _BARE_STRING = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 _HYDRA_KEYWORDS = {"true", "false", "null", "nan", "inf", "none"}
 
 
-class SweepError(ValueError):
+class SweepError(UserError):
     """A workflow config whose sweep cannot be expanded; the message names the key."""
 
 

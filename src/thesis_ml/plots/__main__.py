@@ -10,37 +10,32 @@ it does not enable are removed.
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from thesis_ml.cli import EXIT_BAD_INPUT, USER_ERRORS
-from thesis_ml.config import ConfigError, compose, group_options, load_run_config, validate
+from thesis_ml.cli import setup_logging
+from thesis_ml.config import ConfigError, compose, group_options, validate
+from thesis_ml.errors import exit_status
 from thesis_ml.plots import exit_without_teardown
+from thesis_ml.plots.render import log_skips, render_run
+from thesis_ml.run_directory import CONFIG_FILE, load_run_config
 from thesis_ml.utils.io import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        cfg = render_config(args.run_dir, args.overrides)
-        from thesis_ml.plots.orchestrator import log_skips, render_run
+    return exit_status(lambda: render(args))
 
-        logging.basicConfig(
-            level=logging.WARNING if cfg.logging.quiet else logging.INFO,
-            format="%(message)s",
-            stream=sys.stderr,
-        )
-        if not cfg.logging.make_plots:
-            print("logging.make_plots is false: nothing drawn (override logging.make_plots=true)")
-            return 0
-        logging_cfg = OmegaConf.to_container(cfg.logging)
-        report = render_run(args.run_dir, logging_cfg, block_screen=True)
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+
+def render(args: argparse.Namespace) -> None:
+    cfg = render_config(args.run_dir, args.overrides)
+    setup_logging(cfg.logging.quiet)
+    if not cfg.logging.make_plots:
+        print("logging.make_plots is false: nothing drawn (override logging.make_plots=true)")
+        return
+    logging_cfg = OmegaConf.to_container(cfg.logging)
+    report = render_run(args.run_dir, logging_cfg, block_screen=True)
     log_skips(report)
     if args.json:
         atomic_write_text(args.json, report.to_json())
@@ -48,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(report.files())} figure files of epoch {report.epoch} in {report.total_s:.2f} s "
         f"under {args.run_dir}"
     )
-    return 0
 
 
 def render_config(run_dir: Path, overrides: list[str]) -> DictConfig:
@@ -56,10 +50,7 @@ def render_config(run_dir: Path, overrides: list[str]) -> DictConfig:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    path = Path(run_dir) / "cfg.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: missing; is {run_dir} a run directory?")
-    cfg = load_run_config(path)
+    cfg = load_run_config(Path(run_dir) / CONFIG_FILE)
     try:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
     except HydraException as error:

@@ -3,8 +3,8 @@ loss per epoch, and the final per-code usage histogram)."""
 
 from __future__ import annotations
 
+from thesis_ml.facts import RunFacts
 from thesis_ml.plots.drawing import finish, plot_splits, reference_line
-from thesis_ml.plots.inputs import RunFacts
 
 
 def missing(facts: RunFacts, options) -> str | None:
@@ -38,9 +38,8 @@ def codebook_size(facts: RunFacts) -> int | None:
     if counts:
         return len(counts)
     tokenizer = facts.start.get("tokenizer") or {}
-    for key in ("codebook_size", "num_codes", "K"):
-        if isinstance(tokenizer, dict) and tokenizer.get(key):
-            return int(tokenizer[key])
+    if isinstance(tokenizer, dict) and tokenizer.get("codebook_size"):
+        return int(tokenizer["codebook_size"])
     return None
 
 

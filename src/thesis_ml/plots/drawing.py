@@ -1,6 +1,6 @@
 """Drawing helpers the figure families share: panels, curves, scales and reference lines.
 
-Families receive matplotlib objects from the orchestrator and never import pyplot, so that
+Families receive matplotlib objects from ``plots.render`` and never import pyplot, so that
 importing a family costs nothing when no figure is drawn.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from thesis_ml.plots.inputs import RunFacts
+from thesis_ml.facts import RunFacts
 
 # A span of values wider than this ratio is drawn on a log axis (it crosses a decade).
 LOG_SCALE_RATIO = 10.0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from thesis_ml.facts import RunFacts
 from thesis_ml.plots.drawing import finish, plot_splits, reference_line
-from thesis_ml.plots.inputs import RunFacts
 
 TITLE = "Loss"
 

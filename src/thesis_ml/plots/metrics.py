@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from thesis_ml.facts import RunFacts
 from thesis_ml.plots.drawing import finish, plot_splits, reference_line
-from thesis_ml.plots.inputs import RunFacts
 
 # Columns this family draws, in panel order; a run shows the ones it has values for.
 COLUMNS = ("accuracy", "lr")

@@ -1,16 +1,16 @@
 """Family ``recon``: reconstruction error per epoch against its bounds, and (mode ``visuals``)
 inputs next to their reconstructions for a few validation samples.
 
-The examples come from ``facts/recon_examples.json``, which the training process writes from
-the loop's examples hook (see ``plots.orchestrator.ReconExamplesHook``).
+The examples come from ``facts/recon_examples.json``, which ``train.fit.fit`` writes after the
+last epoch's validation from the ``examples=`` the autoencoder loop passes it.
 """
 
 from __future__ import annotations
 
 import logging
 
+from thesis_ml.facts import RunFacts
 from thesis_ml.plots.drawing import finish, plot_splits, reference_line
-from thesis_ml.plots.inputs import RunFacts
 
 log = logging.getLogger(__name__)
 

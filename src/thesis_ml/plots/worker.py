@@ -9,16 +9,16 @@ input without ``train_end`` (the run failed or was killed) ends it without drawi
 
 from __future__ import annotations
 
-import logging
 import queue
 import sys
 import threading
 import time
 from pathlib import Path
 
-import yaml
-
-from thesis_ml.plots.orchestrator import destinations, log_skips, render_run
+from thesis_ml.cli import setup_logging
+from thesis_ml.plots.policy import destinations
+from thesis_ml.plots.render import log_skips, render_run
+from thesis_ml.run_directory import read_config
 
 END = None  # stdin closed
 # Quick figures use at most this share of a core: on a small machine the helper must not slow
@@ -28,12 +28,9 @@ QUICK_DUTY_CYCLE = 0.2
 
 def main(argv: list[str] | None = None) -> int:
     run_dir = Path((argv if argv is not None else sys.argv[1:])[0])
-    logging_cfg = yaml.safe_load((run_dir / "cfg.yaml").read_text(encoding="utf-8"))["logging"]
-    logging.basicConfig(
-        level=logging.WARNING if logging_cfg["quiet"] else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    # The training process wrote and validated this config just now.
+    logging_cfg = read_config(run_dir, validated=False)["logging"]
+    setup_logging(logging_cfg["quiet"])
     _preload("screen" in destinations(logging_cfg))
     commands: queue.Queue = queue.Queue()
     threading.Thread(target=_read_commands, args=(commands,), daemon=True).start()
@@ -47,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if END in pending:
             return 0
         started = time.monotonic()
-        # One core only: quick figures must leave the other to the training they show.
-        quick = render_run(run_dir, logging_cfg, moments=["epoch_end"], use_two_cores=False)
+        quick = render_run(run_dir, logging_cfg, moments=["epoch_end"])
         log_skips(quick, reported)
         spent = time.monotonic() - started
         next_quick = started + spent / QUICK_DUTY_CYCLE

@@ -93,7 +93,7 @@ def report_data(runset: RunSet, summary):
 
     eigenvalues = {}
     for run in runset.runs:
-        optimum = run.end.get("optimum") or run.start.get("optimum") or {}
+        optimum = run.optimum
         if optimum.get("eigenvalues"):
             eigenvalues[run.run_id] = list(optimum["eigenvalues"])
     return ReportData(summary, scalars_frame(runset, split="val"), eigenvalues)

@@ -13,39 +13,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from thesis_ml.config import ConfigError
 from thesis_ml.facts import (
     EVENTS_FILE,
     FACTS_SUBDIR,
     SCALARS_FILE,
     FactsError,
+    RunFacts,
     final_event,
     read_events,
     read_scalars,
+    run_facts,
 )
+from thesis_ml.run_directory import CONFIG_FILE, find_run_dirs, is_run_dir, read_config
 
-CONFIG_FILE = "cfg.yaml"
 REQUIRED_COLUMNS = ("val_loss", "epoch_time_s")  # beyond epoch and split, which every reader needs
-
-# libyaml's loader is about 10x faster than the pure-Python one; both are safe loaders.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass
-class RunFacts:
-    """What a report needs from one run directory."""
-
-    run_dir: Path
-    run_id: str
-    config: dict  # cfg.yaml as a nested dict
-    start: dict  # the on_train_start record ({} when absent)
-    end: dict  # the on_train_end record
-    scalars: list[dict]  # every scalars.csv row, both splits, in file order
-
-    @property
-    def val_rows(self) -> list[dict]:
-        return [row for row in self.scalars if row["split"] == "val"]
 
 
 @dataclass
@@ -76,30 +58,6 @@ class IncompleteRunsError(FactsError):
             lines.append(f"  {run.run_dir}:")
             lines.extend(f"    - {problem}" for problem in run.problems)
         super().__init__("\n".join(lines))
-
-
-def is_run_dir(path: Path) -> bool:
-    return (path / CONFIG_FILE).is_file() or (path / FACTS_SUBDIR).is_dir()
-
-
-def find_run_dirs(sweep_dir: Path | str) -> list[Path]:
-    """Every run directory below ``sweep_dir`` (not descending into runs), sorted."""
-    sweep_dir = Path(sweep_dir)
-    if not sweep_dir.is_dir():
-        raise FactsError(f"{sweep_dir}: sweep directory does not exist")
-    found = []
-    for root, dirs, _files in os.walk(sweep_dir):
-        path = Path(root)
-        if is_run_dir(path):
-            found.append(path)
-            dirs.clear()
-        else:
-            dirs.sort()
-    if not found:
-        raise FactsError(
-            f"{sweep_dir}: no run directories below it (none holds cfg.yaml or facts/)"
-        )
-    return sorted(found)
 
 
 def resolve_sources(sources: Path | str | Iterable[Path | str]) -> list[Path]:
@@ -140,7 +98,7 @@ def _read_run(run_dir: Path, run_id: str, problems: list[str]) -> RunFacts | Non
     if not is_run_dir(run_dir):
         problems.append(f"not a run directory (holds neither {CONFIG_FILE} nor {FACTS_SUBDIR}/)")
         return None
-    config = _read_config(run_dir / CONFIG_FILE, problems)
+    config = _guard(lambda: read_config(run_dir, validated=False), problems)
     events = _guard(lambda: read_events(run_dir), problems)
     scalars = _guard(lambda: read_scalars(run_dir, REQUIRED_COLUMNS), problems)
     end = None
@@ -159,29 +117,15 @@ def _read_run(run_dir: Path, run_id: str, problems: list[str]) -> RunFacts | Non
         _check_epochs(run_dir, end, scalars, problems)
     if problems:
         return None
-    start = next((e for e in events if e["event"] == "on_train_start"), {})
-    return RunFacts(run_dir, run_id, config, start, end, scalars)
-
-
-def _read_config(path: Path, problems: list[str]) -> dict | None:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
-    except FileNotFoundError:
-        problems.append(f"{path}: missing")
-        return None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        problems.append(f"{path}: cannot read config: {error}")
-        return None
-    if not isinstance(data, dict):
-        problems.append(f"{path}: expected a mapping of config groups, got {type(data).__name__}")
-        return None
-    return data
+    facts = run_facts(run_dir, events, scalars, config)
+    facts.run_id = run_id
+    return facts
 
 
 def _guard(read, problems: list[str]):
     try:
         return read()
-    except FactsError as error:
+    except (FactsError, ConfigError) as error:
         problems.append(str(error))
         return None
 

@@ -134,7 +134,7 @@ def run_results(run: RunFacts) -> dict:
     end, start = run.end, run.start
     val_rows = run.val_rows
     last_val = val_rows[-1] if val_rows else {}
-    optimum = end.get("optimum") or start.get("optimum") or {}
+    optimum = run.optimum
     compression = start.get("compression") or end.get("compression") or {}
     gap = end.get("gap") or {}
     epoch_times = [row["epoch_time_s"] for row in val_rows if row["epoch_time_s"] is not None]
@@ -183,12 +183,10 @@ def scalars_frame(runset: RunSet, split: str | None = None):
     rows = [
         (run.run_id, row)
         for run in runset.runs
-        for row in run.scalars
+        for row in run.rows
         if split is None or row["split"] == split
     ]
-    names = list(
-        dict.fromkeys(name for run in runset.runs for row in run.scalars[:1] for name in row)
-    )
+    names = list(dict.fromkeys(name for run in runset.runs for row in run.rows[:1] for name in row))
     # Column by column: about 10x faster than from_records over many small dicts.
     columns = {"run_id": [run_id for run_id, _ in rows]}
     columns.update({name: [row.get(name) for _, row in rows] for name in names})

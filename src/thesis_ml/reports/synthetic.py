@@ -12,11 +12,9 @@ import random
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
+from thesis_ml import run_directory
 from thesis_ml.data.bounds import distortion_rate, pca_bound
 from thesis_ml.facts import FactsWriter
-from thesis_ml.utils.io import atomic_write_text
 
 EIGENVALUES = [4.0, 2.0, 1.0, 0.5, 0.05, 0.05, 0.05, 0.05]  # x = A z + noise, latent rank 4
 
@@ -56,7 +54,7 @@ def write_fake_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     if write_config:
         config = {**config, "run_dir": str(run_dir)}
-        atomic_write_text(run_dir / "cfg.yaml", yaml.safe_dump(config, sort_keys=False))
+        run_directory.write_config(run_dir, config)
     tokenizer = (config.get("phase1") or {}).get("tokenizer", {}).get("kind")
     latent_dim = (config.get("phase1") or {}).get("encoder", {}).get("latent_dim", 4)
     seed = config["trainer"]["seed"]

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from thesis_ml.tokenizers.base import Quantized, Tokenizer, code_usage_metrics
 from thesis_ml.tokenizers.none import ContinuousTokenizer
 from thesis_ml.tokenizers.vq import VectorQuantizer
+from thesis_ml.utils.registry import select
 
-# One entry per `phase1.tokenizer.kind`: a Tokenizer class with from_config(cfg, latent_dim).
+# One entry per `phase1.tokenizer.kind`: a Tokenizer class with from_config(cfg, latent_dim)
+# (README "Extending": its module, config file, schema branch and this line).
 TOKENIZERS: dict[str, type[Tokenizer]] = {
     "none": ContinuousTokenizer,
     "vq": VectorQuantizer,
@@ -16,10 +18,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
 
 
 def build_tokenizer(cfg: Mapping, latent_dim: int) -> Tokenizer:
-    kind = cfg["kind"]
-    if kind not in TOKENIZERS:
-        raise ValueError(f"phase1.tokenizer.kind={kind!r} is not one of {sorted(TOKENIZERS)}")
-    return TOKENIZERS[kind].from_config(cfg, latent_dim)
+    return select(TOKENIZERS, "phase1.tokenizer.kind", cfg["kind"]).from_config(cfg, latent_dim)
 
 
 __all__ = [

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from omegaconf import DictConfig
 
 from thesis_ml.train import ae_loop, train_test
+from thesis_ml.utils.registry import select
 
 DISPATCH: dict[str, Callable[..., dict]] = {
     "supervised": train_test.main,
     "ae": ae_loop.main,
-    "vqae": ae_loop.main_vq,  # the seed's name: the AE loop with a VQ tokenizer by default
+    "vqae": ae_loop.main_vq,  # the original README's name: the AE loop, a VQ by default
 }
 
 
@@ -26,11 +27,4 @@ def run_loop(cfg: DictConfig, **options) -> dict:
     passes the file it generated once) and ``live_plots`` (False: draw no figures during
     training; the pipeline renders them from the facts in a step of its own).
     """
-    from thesis_ml.config import ConfigError
-
-    loop = cfg.trainer.loop
-    if loop not in DISPATCH:
-        raise ConfigError(
-            f"trainer.loop: {loop!r} is not a known loop; valid: {', '.join(sorted(DISPATCH))}"
-        )
-    return DISPATCH[loop](cfg, **options)
+    return select(DISPATCH, "trainer.loop", cfg.trainer.loop)(cfg, **options)

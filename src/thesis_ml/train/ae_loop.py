@@ -155,7 +155,6 @@ def train(
             bits,
             population_eigenvalues=meta.get("eigenvalues"),
         )
-        run.provide_recon_examples(lambda: reconstruct(model, x_val[:RECON_EXAMPLES]))
         aux_weight = float(cfg.phase1.trainer.aux_weight)
         autocast = forward_precision(device, cfg.trainer.precision)
         return fit(
@@ -180,6 +179,7 @@ def train(
                 "scheduler": scheduler,
                 "shuffle": session.generator,
             },
+            examples=lambda: reconstruct(model, x_val[:RECON_EXAMPLES]),
         )
 
 
@@ -196,5 +196,5 @@ def main(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tru
 
 
 def main_vq(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
-    """Entry point of ``trainer.loop=vqae`` (the seed's name): a VQ unless phase1 says otherwise."""
+    """Entry point of ``trainer.loop=vqae`` (the original README's name): a VQ by default."""
     return train(cfg, dataset=dataset, live_plots=live_plots, tokenizer="vq")

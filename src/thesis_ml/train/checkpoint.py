@@ -9,8 +9,6 @@ the copy, and a resumed run's facts, weights and metrics equal an uninterrupted 
 
 A checkpoint records the digest of the run's config: one written under another config is never
 resumed (the run starts over, saying so on stderr). The file is removed when the run ends.
-
-:func:`load_model` is the way back from a finished run directory to its trained model.
 """
 
 from __future__ import annotations
@@ -25,9 +23,9 @@ from pathlib import Path
 import torch
 
 from thesis_ml.facts import EVENTS_FILE, SCALARS_FILE, facts_dir
+from thesis_ml.run_directory import CHECKPOINT_FILE
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
-CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT = 1
 FACTS_FILES = (EVENTS_FILE, SCALARS_FILE)
 
@@ -121,47 +119,6 @@ def restore_state(
 def remove_checkpoint(run_dir: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         (Path(run_dir) / CHECKPOINT_FILE).unlink()
-
-
-class ModelFileError(ValueError):
-    """A run's ``model.pt`` that cannot be loaded; the message names the file."""
-
-
-def load_model(run_dir: Path | str, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a run's trained model from ``cfg.yaml`` and ``model.pt`` (in eval mode).
-
-    Raises ConfigError for a bad ``cfg.yaml`` and :class:`ModelFileError` for a ``model.pt``
-    that is missing, not a state dict of tensors, or of another architecture. The weights are
-    loaded with ``weights_only=True``: a file from elsewhere can run no code.
-    """
-    from thesis_ml.config import load_run_config
-    from thesis_ml.models.autoencoder import build_autoencoder
-    from thesis_ml.models.mlp import build_mlp
-    from thesis_ml.train.runtime import CONFIG_FILE, MODEL_FILE
-
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir / CONFIG_FILE)
-    n_features = int(cfg.data.n_features)
-    if cfg.get("phase1"):
-        model = build_autoencoder(cfg.phase1, n_features)
-    else:
-        model = build_mlp(cfg.model, n_features, 1)
-    path = run_dir / MODEL_FILE
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # missing, a directory, torn, or not a weights-only pickle
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        message = f"{path}: cannot load weights ({type(error).__name__}: {reason})"
-        raise ModelFileError(message) from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelFileError(f"{path}: not a state dict of tensors ({type(state).__name__})")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).splitlines()[0]
-        message = f"{path}: does not fit the model cfg.yaml describes: {first}"
-        raise ModelFileError(message) from None
-    return model.to(device).eval()
 
 
 def _state_of(part: object):

@@ -5,33 +5,32 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import importlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 from omegaconf import DictConfig
 
 from thesis_ml.config import ConfigError, to_plain_dict, validate
 from thesis_ml.data.dataset import Dataset
-from thesis_ml.data.loaders import TensorLoader
-from thesis_ml.data.synthetic import make_dataloaders
+from thesis_ml.data.loaders import TensorLoader, make_dataloaders
 from thesis_ml.facts import FactsWriter
-from thesis_ml.plots.orchestrator import Orchestrator, ReconExamplesHook, attach
 from thesis_ml.progress import Progress
+from thesis_ml.run_directory import save_weights, write_config
 from thesis_ml.train.checkpoint import config_digest, load_checkpoint, restore_facts
-from thesis_ml.utils.io import atomic_write, atomic_write_text
 from thesis_ml.utils.seed import seeded, torch_threads
 
 # A zero-argument factory of the context a forward pass (and its loss) runs in.
 Autocast = Callable[[], contextlib.AbstractContextManager]
-
-MODEL_FILE = "model.pt"
-CONFIG_FILE = "cfg.yaml"
+# Figures drawn while a run trains. Loaded by name, not imported: the pipeline's train step
+# never draws (it renders from the facts in a step of its own), so plotting code is not one
+# of its sources and editing it never retrains (rules/sources.smk derives them from imports).
+LIVE_PLOTS_MODULE = "thesis_ml.plots.live"
 
 
 def select_device(name: str) -> torch.device:
@@ -90,7 +89,6 @@ class Run:
     keep: bool
     facts: FactsWriter
     printer: Progress
-    plots: Orchestrator | None = None
     started: float = field(default_factory=time.perf_counter)
     config_digest: str = ""  # identifies the config a checkpoint was written under
     resume: dict | None = None  # the checkpoint this run continues from, if any
@@ -100,22 +98,7 @@ class Run:
         return time.perf_counter() - self.started
 
     def save_model(self, model: torch.nn.Module) -> None:
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        with atomic_write(self.dir / MODEL_FILE, "wb") as handle:
-            torch.save(state, handle)
-
-    def provide_recon_examples(self, hook: ReconExamplesHook) -> None:
-        """Let figures show inputs next to reconstructions (``families.recon.mode=visuals``).
-
-        ``hook()`` returns (inputs, reconstructions) of a few validation samples; it is called
-        after the last epoch's validation and the result stored in the facts.
-        """
-        if self.plots is not None:
-            self.plots.recon_examples = hook
-
-    def progress(self, line: str) -> None:
-        """Print a note between the epoch lines (silenced by ``logging.quiet``)."""
-        self.printer.message(line)
+        save_weights(self.dir, model)
 
 
 @contextlib.contextmanager
@@ -136,14 +119,12 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     else:
         run_dir, keep = Path(tempfile.mkdtemp(prefix="thesis_ml-run-")), False
     try:
-        atomic_write_text(
-            run_dir / CONFIG_FILE, yaml.safe_dump(to_plain_dict(plain), sort_keys=False)
-        )
+        write_config(run_dir, to_plain_dict(plain))
         digest = config_digest(plain)
         resume = load_checkpoint(run_dir, digest) if keep else None
         if resume:
             restore_facts(run_dir, resume)  # drop what was written after the checkpoint
-        plots = attach(run_dir, plain["logging"], keep=keep, live=live_plots)
+        plots = live_plot_listener(run_dir, plain["logging"], keep) if live_plots else None
         facts = FactsWriter(run_dir, listeners=[plots] if plots else [], append=bool(resume))
         printer = Progress(int(cfg.trainer.epochs), quiet=bool(cfg.logging.quiet))
         try:
@@ -153,7 +134,6 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
                 keep=keep,
                 facts=facts,
                 printer=printer,
-                plots=plots,
                 config_digest=digest,
                 resume=resume,
             )
@@ -165,6 +145,13 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     finally:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def live_plot_listener(run_dir: Path, logging_cfg: Mapping, keep: bool):
+    """The facts listener that draws figures during training, or None when none are drawn."""
+    if not logging_cfg["make_plots"]:
+        return None
+    return importlib.import_module(LIVE_PLOTS_MODULE).attach(run_dir, logging_cfg, keep=keep)
 
 
 @dataclass

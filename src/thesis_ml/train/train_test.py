@@ -1,4 +1,4 @@
-"""The supervised loop: an MLP on synthetic regression or binary-classification data.
+"""The supervised loop: the model ``cfg.model`` selects, on regression or binary data.
 
 Usable from a notebook with no Hydra side effects::
 
@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.loaders import TensorLoader
-from thesis_ml.models.mlp import build_mlp
+from thesis_ml.models.registry import build_model
 from thesis_ml.train.fit import fit
 from thesis_ml.train.runtime import Autocast, forward_precision, training_session
 
@@ -96,7 +96,7 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
         run, device, meta = session.run, session.device, session.meta
         train_loader, val_loader = session.train_loader, session.val_loader
         task = meta["task"]
-        model = build_mlp(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
+        model = build_model(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
         optimizer = make_optimizer(model, cfg.trainer, device)
         scheduler = make_scheduler(optimizer, cfg.trainer)
         loss_fn = F.binary_cross_entropy_with_logits if task == "binary" else F.mse_loss

@@ -26,15 +26,18 @@ def set_all_seeds(seed: int) -> torch.Generator:
 
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[torch.Generator]:
-    """Seed torch inside the block and restore the caller's RNG state afterwards.
+    """:func:`set_all_seeds` inside the block; the caller's RNG states are restored after it.
 
-    Training in a notebook then leaves the notebook's own random streams untouched.
+    This is how every training loop seeds: a run in a notebook then leaves the notebook's own
+    random streams (Python, NumPy, torch) untouched.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-        yield generator
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield set_all_seeds(seed)
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 @contextlib.contextmanager

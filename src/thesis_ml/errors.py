@@ -1,0 +1,28 @@
+"""Bad input: the one base class of every error a user can cause, and how a command ends on one.
+
+Every ``python -m thesis_ml.*`` command runs through :func:`exit_status`, so bad input anywhere
+(a config key, a facts file, a weights file) ends in one ``error:`` line (or block) naming the
+culprit, exit status 2 and no traceback. Anything else is a bug and propagates. This module
+imports nothing of the library: the pipeline's steps use it without depending on more code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+EXIT_BAD_INPUT = 2
+
+
+class UserError(ValueError):
+    """Input that cannot be used; the message names the key, file, line or column."""
+
+
+def exit_status(action: Callable[[], object]) -> int:
+    """Run ``action``: 0 when it returns, :data:`EXIT_BAD_INPUT` when it raises a UserError."""
+    try:
+        action()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0

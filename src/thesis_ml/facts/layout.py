@@ -1,0 +1,62 @@
+"""The layout of a run's ``facts/`` folder: its file names, the lifecycle events and the scalar
+columns (documented in ``docs/facts.md``), and the error every facts reader raises."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from thesis_ml.errors import UserError
+
+FACTS_SUBDIR = "facts"
+EVENTS_FILE = "events.jsonl"
+SCALARS_FILE = "scalars.csv"
+# Input-vs-reconstruction examples of a few validation samples, written by the training loop
+# (it has the model) so that a re-render without the model can still draw them.
+RECON_EXAMPLES_FILE = "recon_examples.json"
+
+# Lifecycle events, in the order a run emits them (on_epoch_end and on_validation_end repeat).
+EVENTS = ("on_train_start", "on_validation_end", "on_epoch_end", "on_train_end")
+
+SCALAR_COLUMNS = (
+    "epoch",  # 1-based epoch number
+    "split",  # train | val
+    "loss",  # the split's mean objective (task loss plus any aux loss)
+    "val_loss",  # validation task loss (MSE or BCE); set on val rows only
+    "accuracy",  # binary tasks: fraction correct
+    "recon_mse",  # autoencoders: mean squared reconstruction error per element
+    "aux_loss",  # tokenizer losses (VQ codebook + commitment)
+    "perplexity",  # VQ: exp(entropy) of code usage over the whole split
+    "code_usage",  # VQ: fraction of codes used at least once over the whole split
+    "dead_codes",  # VQ: codes not used once over the whole split
+    "phase_time_s",  # seconds spent in this split's pass
+    "epoch_time_s",  # seconds for the whole epoch (train and validation)
+    "samples_per_s",  # this split's samples per second of phase_time_s
+    "wall_time_s",  # seconds since on_train_start, at the end of this epoch
+    "lr",  # learning rate used in this epoch
+)
+STRING_COLUMNS = frozenset({"split"})
+INT_COLUMNS = frozenset({"epoch", "dead_codes"})
+
+Listener = Callable[[str, dict], None]
+
+
+class FactsError(UserError):
+    """A facts file that cannot be read; the message names the file and line."""
+
+
+def facts_dir(run_dir: Path | str) -> Path:
+    return Path(run_dir) / FACTS_SUBDIR
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON: non-finite floats become null (the status field says why)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -1,0 +1,95 @@
+"""One run's facts as every reader of them sees it: plots, reports and the status command.
+
+:func:`load_run_facts` reads ``facts/`` and cuts it at the last finished epoch: a run killed
+between writing an epoch's scalars and its ``on_epoch_end`` event has rows for an epoch that did
+not finish; they are left out, so every figure and table ends at the same epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from thesis_ml.facts.reader import final_event, read_events, read_recon_examples, read_scalars
+
+
+@dataclass
+class RunFacts:
+    """A run's facts up to ``epoch``, its last finished epoch (0 when none has finished)."""
+
+    run_dir: Path
+    epoch: int
+    rows: list[dict]  # scalars.csv rows of finished epochs, both splits, in file order
+    events: list[dict]  # every event record, in order
+    examples: dict | None = None  # stored recon examples of a finished epoch
+    config: dict = field(default_factory=dict)  # cfg.yaml, where the reader asked for it
+    run_id: str = ""  # a report's short name of the run
+
+    @property
+    def start(self) -> dict:
+        """The ``on_train_start`` record ({} when absent)."""
+        return next((e for e in self.events if e["event"] == "on_train_start"), {})
+
+    @property
+    def end(self) -> dict | None:
+        """The ``on_train_end`` record, None while the run has not ended."""
+        return final_event(self.events)
+
+    @property
+    def optimum(self) -> dict:
+        """The run's known optimum: as recorded at its end, else as announced at its start."""
+        return dict((self.end or {}).get("optimum") or self.start.get("optimum") or {})
+
+    @property
+    def validations(self) -> list[dict]:
+        return [
+            e
+            for e in self.events
+            if e["event"] == "on_validation_end" and e.get("epoch", 0) <= self.epoch
+        ]
+
+    @property
+    def val_rows(self) -> list[dict]:
+        return [row for row in self.rows if row["split"] == "val"]
+
+    def series(self, split: str, column: str) -> tuple[list[int], list[float]]:
+        """Epochs and values of ``column`` on ``split`` rows, leaving out empty cells."""
+        points = [
+            (row["epoch"], row[column])
+            for row in self.rows
+            if row["split"] == split and row.get(column) is not None
+        ]
+        return [p[0] for p in points], [p[1] for p in points]
+
+    def has(self, column: str) -> bool:
+        return any(row.get(column) is not None for row in self.rows)
+
+    def last_validation(self) -> dict:
+        """Metrics of the last finished epoch's ``on_validation_end`` event."""
+        validations = self.validations
+        return validations[-1]["metrics"] if validations else {}
+
+
+def run_facts(
+    run_dir: Path | str, events: list[dict], rows: list[dict], config: dict | None = None
+) -> RunFacts:
+    """:class:`RunFacts` from records already read, cut at the last finished epoch."""
+    epoch = max((e["epoch"] for e in events if e["event"] == "on_epoch_end"), default=0)
+    examples = read_recon_examples(run_dir)
+    # Examples of an epoch after the last finished one belong to an epoch that did not finish.
+    if examples is not None and examples["epoch"] > epoch:
+        examples = None
+    return RunFacts(
+        run_dir=Path(run_dir),
+        epoch=epoch,
+        rows=[row for row in rows if row["epoch"] <= epoch],
+        events=events,
+        examples=examples,
+        config=dict(config or {}),
+    )
+
+
+def load_run_facts(run_dir: Path | str, required_columns: Iterable[str] = ()) -> RunFacts:
+    """Read ``facts/`` of ``run_dir`` (raises FactsError naming the first bad file and line)."""
+    return run_facts(run_dir, read_events(run_dir), read_scalars(run_dir, required_columns))

@@ -1,0 +1,163 @@
+"""The run directory: the one owner of its file names, its config file and its weights.
+
+Layout (README "Run directory", docs/facts.md)::
+
+    <run_dir>/cfg.yaml         the resolved config the run was trained with
+    <run_dir>/model.pt         the final weights (a state dict of tensors)
+    <run_dir>/checkpoint.pt    while a run trains: what a killed run resumes from
+    <run_dir>/loss.png         a copy of the losses figure of the last epoch
+    <run_dir>/facts/           events.jsonl, scalars.csv, recon_examples.json (thesis_ml.facts)
+    <run_dir>/figures/         every figure (logging.figures_subdir)
+
+Every other module reads and writes these through the functions below. Weights are read with
+``torch.load(..., weights_only=True)``: a file from elsewhere can run no code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from thesis_ml.config import ConfigError, to_struct_config, validate
+from thesis_ml.errors import UserError
+from thesis_ml.facts import FACTS_SUBDIR, FactsError, RunFacts, load_run_facts
+from thesis_ml.utils.io import atomic_write, atomic_write_text
+
+CONFIG_FILE = "cfg.yaml"
+MODEL_FILE = "model.pt"
+CHECKPOINT_FILE = "checkpoint.pt"
+LOSS_FIGURE_STEM = "loss"  # <run_dir>/loss.<fig_format>, the README's promise
+# Which weights load_model reads.
+WEIGHT_FILES = {"final": MODEL_FILE}
+
+# Loaded by name when a model is rebuilt, not imported: the pipeline's render and report steps
+# read run directories but never load a model, so model code is not one of their sources
+# (rules/sources.smk derives those from imports) and editing it never redraws a figure.
+MODEL_REGISTRY = "thesis_ml.models.registry"
+
+# libyaml's loader is about 10x faster than the pure-Python one; both are safe loaders.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ModelFileError(UserError):
+    """A run's weights file that cannot be loaded; the message names the file."""
+
+
+def is_run_dir(path: Path | str) -> bool:
+    path = Path(path)
+    return (path / CONFIG_FILE).is_file() or (path / FACTS_SUBDIR).is_dir()
+
+
+def find_run_dirs(sweep_dir: Path | str) -> list[Path]:
+    """Every run directory below ``sweep_dir`` (not descending into runs), sorted."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise FactsError(f"{sweep_dir}: sweep directory does not exist")
+    found = []
+    for root, dirs, _files in os.walk(sweep_dir):
+        path = Path(root)
+        if is_run_dir(path):
+            found.append(path)
+            dirs.clear()
+        else:
+            dirs.sort()
+    if not found:
+        raise FactsError(
+            f"{sweep_dir}: no run directories below it (none holds {CONFIG_FILE} or "
+            f"{FACTS_SUBDIR}/)"
+        )
+    return sorted(found)
+
+
+def write_config(run_dir: Path | str, plain: Mapping) -> None:
+    """Write the run's resolved config (plain builtin types) as ``cfg.yaml``."""
+    atomic_write_text(Path(run_dir) / CONFIG_FILE, yaml.safe_dump(dict(plain), sort_keys=False))
+
+
+def read_config(run_dir: Path | str, validated: bool = True) -> dict:
+    """The run's ``cfg.yaml`` as a plain dict; ConfigError naming the file when it is bad.
+
+    ``validated`` also checks it against the schemas (a run directory from elsewhere); a reader
+    that only needs a few keys of a config the training just wrote may skip that.
+    """
+    return read_config_file(Path(run_dir) / CONFIG_FILE, validated)
+
+
+def read_config_file(path: Path | str, validated: bool = True) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing; is {path.parent} a run directory?") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config groups, got {type(data).__name__}")
+    if validated:
+        try:
+            validate(data)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
+    return data
+
+
+def load_run_config(path: Path | str):
+    """A saved ``cfg.yaml`` (the file's path), validated, as a struct DictConfig."""
+    return to_struct_config(read_config_file(path))
+
+
+def read_facts(run_dir: Path | str, with_config: bool = False) -> RunFacts:
+    """The run's facts (:class:`thesis_ml.facts.RunFacts`), with its config if asked for."""
+    facts = load_run_facts(run_dir)
+    if with_config:
+        facts.config = read_config(run_dir, validated=False)
+    return facts
+
+
+def save_weights(run_dir: Path | str, model, which: str = "final") -> None:
+    """Write ``model``'s state dict (on the CPU) as the run's ``which`` weights."""
+    import torch
+
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    with atomic_write(Path(run_dir) / _weights_file(which), "wb") as handle:
+        torch.save(state, handle)
+
+
+def load_model(run_dir: Path | str, which: str = "final", device="cpu"):
+    """Rebuild a run's trained model from ``cfg.yaml`` and its weights (in eval mode).
+
+    Any run, supervised or autoencoder: the config's registries build the architecture. Raises
+    ConfigError for a bad ``cfg.yaml`` and :class:`ModelFileError` for weights that are
+    missing, not a state dict of tensors, or of another architecture.
+    """
+    import torch
+
+    registry = importlib.import_module(MODEL_REGISTRY)
+    run_dir = Path(run_dir)
+    model = registry.build_run_model(load_run_config(run_dir / CONFIG_FILE))
+    path = run_dir / _weights_file(which)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # missing, a directory, torn, or not a weights-only pickle
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        message = f"{path}: cannot load weights ({type(error).__name__}: {reason})"
+        raise ModelFileError(message) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelFileError(f"{path}: not a state dict of tensors ({type(state).__name__})")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).splitlines()[0]
+        message = f"{path}: does not fit the model cfg.yaml describes: {first}"
+        raise ModelFileError(message) from None
+    return model.to(device).eval()
+
+
+def _weights_file(which: str) -> str:
+    if which not in WEIGHT_FILES:
+        raise ValueError(f"which={which!r}: a run keeps weights {', '.join(WEIGHT_FILES)}")
+    return WEIGHT_FILES[which]
