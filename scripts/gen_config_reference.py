@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from thesis_ml.config import CONFIG_DIR, _allowed_values, run_config_schema
+from thesis_ml.config import CONFIG_DIR
+from thesis_ml.config_schema import allowed_values, run_config_schema
 from thesis_ml.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +64,7 @@ def _mapping_entries(lines, node, base: str, schema_of, header: int) -> Iterator
         value = yaml.safe_load(yaml.serialize(value_node))
         schema = schema_of(key)
         comment = comment or schema.get("description", "")  # a key without a comment of its own
-        yield Entry(key, _show(value), _allowed_values(schema), comment)
+        yield Entry(key, _show(value), allowed_values(schema), comment)
 
 
 def _header_end(lines: list[str]) -> int:

@@ -13,14 +13,13 @@ from omegaconf import OmegaConf
 
 from thesis_ml.config import (
     CONFIG_DIR,
-    SCHEMA_DIR,
     ConfigError,
     compose,
     group_options,
-    run_config_schema,
     to_plain_dict,
     validate,
 )
+from thesis_ml.config_schema import SCHEMA_DIR, run_config_schema
 from thesis_ml.run_directory import load_run_config
 
 # The groups of the supervised core (the phase1 and logging groups have their own tests).

@@ -55,10 +55,10 @@ def write_config(run_dir: Path, overrides=()) -> dict:
     return cfg["logging"]
 
 
-def write_ae_facts(run_dir: Path, epochs: int = AE_EPOCHS, listener=None, examples=None) -> None:
+def write_ae_facts(run_dir: Path, epochs: int = AE_EPOCHS, examples=None) -> None:
     """Facts shaped like the autoencoder loop's: recon, codebook and timing columns, and the
     loop's recon examples after the last epoch's validation when ``examples`` is given."""
-    writer = FactsWriter(run_dir, listeners=[listener] if listener else [])
+    writer = FactsWriter(run_dir)
     optimum = {"val_loss": 0.05, "pca_bound": 0.2, "rate_distortion_bound": 0.04}
     writer.emit(
         "on_train_start",

@@ -8,21 +8,17 @@ names the key. The CLI, the pipeline and notebooks all go through :func:`compose
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
+from thesis_ml.config_schema import schema_problems, unknown_key_message
 from thesis_ml.errors import UserError
-from thesis_ml.models.activations import ACTIVATIONS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = PACKAGE_DIR / "configs"
-SCHEMA_DIR = PACKAGE_DIR / "schemas"
 
 # Checks that JSON Schema cannot express (relations between keys). Each takes the plain
 # config dict and returns messages of the form "key: what is wrong".
@@ -135,95 +131,6 @@ def validate(cfg: DictConfig | Mapping) -> dict:
     return plain
 
 
-@functools.cache
-def run_config_schema() -> dict:
-    """The JSON schema of a composed run config, assembled from ``schemas/*.yaml``."""
-    root_properties = _load_yaml(SCHEMA_DIR / "root.yaml")
-    groups = {
-        path.stem: _load_yaml(path)
-        for path in sorted(SCHEMA_DIR.glob("*.yaml"))
-        if path.stem != "root"
-    }
-    required = ["run_dir", *(name for name in groups if name in REQUIRED_GROUPS)]
-    return _expand_placeholders(
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": required,
-            "properties": {**root_properties, **groups},
-        }
-    )
-
-
-# `x-enum: activations` in a schema file stands for the activation names models accept.
-NAMED_ENUMS = {"activations": list(ACTIVATIONS)}
-
-
-def _expand_placeholders(schema: Any) -> Any:
-    """The schema with its two shorthands written out, so that no list is kept twice.
-
-    - ``x-enum: NAME`` becomes ``enum`` of :data:`NAMED_ENUMS` [NAME];
-    - an object whose ``allOf`` has one branch per ``kind`` (``if: {properties: {kind:
-      {const: K}}}``) gets ``enum`` of those K on its ``kind`` property: a new kind is its
-      branch alone.
-    """
-    if isinstance(schema, list):
-        return [_expand_placeholders(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    expanded = {key: _expand_placeholders(value) for key, value in schema.items()}
-    if "x-enum" in expanded:
-        expanded["enum"] = NAMED_ENUMS[expanded.pop("x-enum")]
-    kinds = [
-        branch["if"]["properties"]["kind"]["const"]
-        for branch in expanded.get("allOf", [])
-        if "const" in branch.get("if", {}).get("properties", {}).get("kind", {})
-    ]
-    if kinds and "kind" in expanded.get("properties", {}):
-        expanded["properties"]["kind"] = {**expanded["properties"]["kind"], "enum": kinds}
-    return expanded
-
-
-def schema_problems(plain: Mapping) -> list[str]:
-    """Messages for every schema violation of a plain run config.
-
-    The top level is checked alone (unknown sections, missing groups), then each section
-    against its own schema, memoised on the section's content: a sweep's runs share most of
-    their sections, and a parse of the workflow validates every run.
-    """
-    problems = [describe_schema_error(e) for e in _validator("").iter_errors(plain)]
-    sections = run_config_schema()["properties"]
-    for section, value in plain.items():
-        if section in sections:
-            problems += _section_problems(section, json.dumps(value, sort_keys=True))
-    return problems
-
-
-@functools.lru_cache(maxsize=4096)
-def _section_problems(section: str, value_json: str) -> tuple[str, ...]:
-    problems = []
-    for error in _validator(section).iter_errors(json.loads(value_json)):
-        error.path.appendleft(section)
-        problems.append(describe_schema_error(error))
-    return tuple(problems)
-
-
-@functools.cache
-def _validator(section: str):
-    """The validator of one section's schema; of the top level alone for ``""``."""
-    import jsonschema
-
-    schema = run_config_schema()
-    if section:
-        return jsonschema.Draft202012Validator(schema["properties"][section])
-    shallow = {**schema, "properties": dict.fromkeys(schema["properties"], {})}
-    return jsonschema.Draft202012Validator(shallow)
-
-
-# Groups present in every run config; the others (phase1) are present only when chosen.
-REQUIRED_GROUPS = ("data", "model", "trainer", "logging")
-
-
 def group_options(config_dir: Path | str = CONFIG_DIR) -> dict[str, list[str]]:
     """Every config group below ``config_dir`` and its options, for ``--help``."""
     config_dir = Path(config_dir)
@@ -233,55 +140,6 @@ def group_options(config_dir: Path | str = CONFIG_DIR) -> dict[str, list[str]]:
         if group != ".":
             groups.setdefault(group, []).append(option.stem)
     return groups
-
-
-def _load_yaml(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def describe_schema_error(error) -> str:
-    """``key: got VALUE; allowed: ...`` for one JSON-schema violation."""
-    key = ".".join(str(part) for part in error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "additionalProperties":
-        known = schema.get("properties", {})
-        unknown = sorted(set(error.instance) - set(known))
-        return _unknown_key_message(".".join(filter(None, [key, *unknown[:1]])), known)
-    allowed = _allowed_values(schema)
-    description = f" ({schema['description']})" if schema.get("description") else ""
-    if allowed and error.validator != "required":
-        got = json.dumps(error.instance, default=str)
-        return f"{key or 'config'}: got {got}; allowed: {allowed}{description}"
-    return f"{key or 'config'}: {error.message}{description}"
-
-
-def _allowed_values(schema: Mapping) -> str:
-    """What a property schema accepts, in words: ``one of a, b`` or ``integer >= 1``."""
-    if "enum" in schema:
-        return "one of " + ", ".join(str(value) for value in schema["enum"])
-    types = schema.get("type")
-    if not types:
-        return ""
-    words = [" or ".join(types) if isinstance(types, list) else types]
-    bounds = (
-        ("minimum", ">="),
-        ("exclusiveMinimum", ">"),
-        ("maximum", "<="),
-        ("exclusiveMaximum", "<"),
-    )
-    words.append(" and ".join(f"{sym} {schema[name]}" for name, sym in bounds if name in schema))
-    if "pattern" in schema:
-        words.append(f"matching {schema['pattern']}")
-    if isinstance(schema.get("items"), Mapping) and _allowed_values(schema["items"]):
-        words.append(f"of {_allowed_values(schema['items'])}")
-    return " ".join(filter(None, words))
-
-
-def _unknown_key_message(key: str, known: Iterable[str]) -> str:
-    section = key.rpartition(".")[0] or "the config"
-    allowed = ", ".join(sorted(set(known) - {"hydra"}))  # hydra: Hydra's own, not ours to set
-    return f"{key}: unknown key; allowed keys of {section}: {allowed}"
 
 
 def explain_hydra_error(error: Exception, overrides: list[str]) -> str:
@@ -299,7 +157,7 @@ def explain_hydra_error(error: Exception, overrides: list[str]) -> str:
         return f"{group}: no option {option!r}; available: {', '.join(error.options)}"
     if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
         known = cause.parent_node.keys() if cause.parent_node is not None else ()
-        return _unknown_key_message(str(cause.full_key), [str(k) for k in known])
+        return unknown_key_message(str(cause.full_key), [str(k) for k in known])
     if isinstance(error, InterpolationResolutionError):
         return f"{error.full_key or 'config'}: {error.msg.splitlines()[0]}"
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:

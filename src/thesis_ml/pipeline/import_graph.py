@@ -13,9 +13,8 @@ stand (module level, or inside a function, class, ``if`` or ``try``), absolute o
   graph's edges stay the statements' own (so that a package importing its submodules is no
   cycle);
 - ``importlib.import_module(name)`` is no edge, literal name or not: a dispatcher loads one of
-  several modules by name, and depends on the one chosen only. The exception is a package
-  loading its own submodules by computed name, ``importlib.import_module(f"{__name__}.{...}")``
-  (or ``__package__``): that depends on every submodule of the package.
+  several modules by name, and depends on the one chosen only. A module that needs another one
+  imports it with a statement (inside the function that needs it, to defer the cost).
 
 Modules outside the package (the standard library, torch) are no nodes. The statements found in
 each file are cached in a JSON file by the file's SHA-256, so a parse of the workflow reads and
@@ -31,12 +30,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 # A file's import statements, unresolved (as JSON lists): ["import", 0, "a.b", []] for
-# ``import a.b``, ["from", level, module, names] for ``from ..module import names``, and
-# ["submodules", 0, "__name__" or "__package__", []] for a computed import of the submodules of
-# the module itself or of its package.
+# ``import a.b``, ["from", level, module, names] for ``from ..module import names``.
 Statement = list
 
 
@@ -128,7 +125,7 @@ def _statements(source: bytes, filename: str) -> list[Statement]:
     tree = ast.parse(source, filename=filename)
     statements: list[Statement] = []
     # Imports are statements: walking the statements alone (into every body, not into
-    # expressions) finds them all at half the cost of a walk over every node.
+    # expressions) finds them all at a fraction of the cost of a walk over every node.
     todo: list[ast.AST] = [tree]
     while todo:
         node = todo.pop()
@@ -140,37 +137,11 @@ def _statements(source: bytes, filename: str) -> list[Statement]:
         else:
             for field in _BODIES:
                 todo += reversed(getattr(node, field, ()))
-    if b"import_module" in source:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and (owner := _own_submodule_import(node)):
-                statements.append(["submodules", 0, owner, []])
     return statements
 
 
 # The fields of statement nodes that hold statements (or handlers and match cases holding them).
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def _own_submodule_import(call: ast.Call) -> str | None:
-    """Whose submodules a call ``importlib.import_module(f"{__name__}.{...}")`` imports:
-    ``"__name__"`` (the module's), ``"__package__"`` (its package's), or None: no such call."""
-    func = call.func
-    named = (isinstance(func, ast.Attribute) and func.attr == "import_module") or (
-        isinstance(func, ast.Name) and func.id == "import_module"
-    )
-    if not named or not call.args or not isinstance(call.args[0], ast.JoinedStr):
-        return None
-    values = call.args[0].values
-    if (
-        len(values) >= 2
-        and isinstance(values[0], ast.FormattedValue)
-        and isinstance(values[0].value, ast.Name)
-        and values[0].value.id in ("__name__", "__package__")
-        and isinstance(values[1], ast.Constant)
-        and str(values[1].value).startswith(".")
-    ):
-        return values[0].value.id
-    return None
 
 
 def _resolve(module: str, files: dict[str, Path], statements: list[Statement]) -> set[str]:
@@ -181,9 +152,6 @@ def _resolve(module: str, files: dict[str, Path], statements: list[Statement]) -
     for kind, level, name, names in statements:
         if kind == "import":
             found.add(name)
-        elif kind == "submodules":  # of the module itself (__name__) or of its package
-            owner = module if name == "__name__" else package
-            found |= {other for other in files if other.rpartition(".")[0] == owner}
         else:
             if level:
                 parts = package.split(".")

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from thesis_ml.config import (
     CONFIG_DIR,
-    SCHEMA_DIR,
     ConfigError,
     compose_unresolved,
     explain_hydra_error,
     group_options,
     validate,
 )
+from thesis_ml.config_schema import SCHEMA_DIR
 
 
 @functools.cache

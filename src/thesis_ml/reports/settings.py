@@ -15,10 +15,10 @@ from omegaconf import DictConfig
 from thesis_ml.config import (
     ConfigError,
     compose_unvalidated,
-    describe_schema_error,
     to_plain_dict,
     to_struct_config,
 )
+from thesis_ml.config_schema import describe_schema_error
 from thesis_ml.reports.figures import FIGURES
 
 REPORT_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
