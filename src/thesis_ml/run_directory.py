@@ -24,7 +24,7 @@ import yaml
 
 from thesis_ml.config import ConfigError, to_struct_config, validate
 from thesis_ml.errors import UserError
-from thesis_ml.facts import FACTS_SUBDIR, FactsError, RunFacts, load_run_facts
+from thesis_ml.facts import FACTS_SUBDIR, FactsError
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
 CONFIG_FILE = "cfg.yaml"
@@ -108,14 +108,6 @@ def read_config_file(path: Path | str, validated: bool = True) -> dict:
 def load_run_config(path: Path | str):
     """A saved ``cfg.yaml`` (the file's path), validated, as a struct DictConfig."""
     return to_struct_config(read_config_file(path))
-
-
-def read_facts(run_dir: Path | str, with_config: bool = False) -> RunFacts:
-    """The run's facts (:class:`thesis_ml.facts.RunFacts`), with its config if asked for."""
-    facts = load_run_facts(run_dir)
-    if with_config:
-        facts.config = read_config(run_dir, validated=False)
-    return facts
 
 
 def save_weights(run_dir: Path | str, model, which: str = "final") -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-SUPERVISED_TASKS = ("regression", "binary")
-
 
 def output_dim(data_cfg: Mapping) -> int:
     """Outputs per sample: the features for reconstruction, one for regression and binary."""

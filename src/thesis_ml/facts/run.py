@@ -1,4 +1,4 @@
-"""One run's facts as every reader of them sees it: plots, reports and the status command.
+"""One run's facts as every reader of them sees it: plots and reports.
 
 :func:`load_run_facts` reads ``facts/`` and cuts it at the last finished epoch: a run killed
 between writing an epoch's scalars and its ``on_epoch_end`` event has rows for an epoch that did
@@ -7,7 +7,6 @@ not finish; they are left out, so every figure and table ends at the same epoch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,11 +71,14 @@ class RunFacts:
 
 
 def run_facts(
-    run_dir: Path | str, events: list[dict], rows: list[dict], config: dict | None = None
+    run_dir: Path | str,
+    events: list[dict],
+    rows: list[dict],
+    config: dict | None = None,
+    examples: dict | None = None,
 ) -> RunFacts:
     """:class:`RunFacts` from records already read, cut at the last finished epoch."""
     epoch = max((e["epoch"] for e in events if e["event"] == "on_epoch_end"), default=0)
-    examples = read_recon_examples(run_dir)
     # Examples of an epoch after the last finished one belong to an epoch that did not finish.
     if examples is not None and examples["epoch"] > epoch:
         examples = None
@@ -90,6 +92,12 @@ def run_facts(
     )
 
 
-def load_run_facts(run_dir: Path | str, required_columns: Iterable[str] = ()) -> RunFacts:
-    """Read ``facts/`` of ``run_dir`` (raises FactsError naming the first bad file and line)."""
-    return run_facts(run_dir, read_events(run_dir), read_scalars(run_dir, required_columns))
+def load_run_facts(run_dir: Path | str) -> RunFacts:
+    """Read ``facts/`` of ``run_dir``, recon examples included (what figures draw); raises
+    FactsError naming the first bad file and line."""
+    return run_facts(
+        run_dir,
+        read_events(run_dir),
+        read_scalars(run_dir),
+        examples=read_recon_examples(run_dir),
+    )

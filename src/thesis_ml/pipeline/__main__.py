@@ -55,11 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
-    module = importlib.import_module(STEP_MODULES[args.step])
-    if args.step == "status":  # pipeline/status.py is a library module: print its summary
-        print(module.format_status(module.sweep_status(args.sweep_dir)))
-    else:
-        module.run(args)
+    importlib.import_module(STEP_MODULES[args.step]).run(args)
 
 
 def main(argv: list[str] | None = None) -> int:

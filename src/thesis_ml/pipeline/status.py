@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from pathlib import Path
 
@@ -35,3 +36,8 @@ def format_status(states: dict[str, list[str]]) -> str:
         if state != "completed":
             lines += [f"{state}:"] + [f"  {name}" for name in names]
     return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> None:
+    """``python -m thesis_ml.pipeline status SWEEP_DIR``: print the counts and the unfinished."""
+    print(format_status(sweep_status(args.sweep_dir)))

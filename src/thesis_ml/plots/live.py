@@ -25,11 +25,10 @@ class Orchestrator:
     ``on_train_end`` it waits for that process, so the figures exist when training returns.
     """
 
-    def __init__(self, run_dir: Path, logging_cfg: Mapping, live: bool) -> None:
+    def __init__(self, run_dir: Path, logging_cfg: Mapping) -> None:
         self.run_dir = Path(run_dir)
         self.logging_cfg = logging_cfg
-        self.live = live and bool(logging_cfg["make_plots"])
-        self.moments = enabled_moments(logging_cfg) if self.live else []
+        self.moments = enabled_moments(logging_cfg)
         # Started now, not at on_train_start, so that its imports and warm-up overlap the data
         # and model setup: at the end training waits only for the final figures' drawing.
         self._worker: subprocess.Popen | None = None
@@ -84,4 +83,4 @@ def attach(run_dir: Path, logging_cfg: Mapping, keep: bool) -> Orchestrator | No
     """The listener that draws a run's figures while it trains, or None when none would be
     kept or shown."""
     draws = logging_cfg["make_plots"] and (keep or "screen" in destinations(logging_cfg))
-    return Orchestrator(run_dir, logging_cfg, live=True) if draws else None
+    return Orchestrator(run_dir, logging_cfg) if draws else None

@@ -3,7 +3,8 @@ figures go, and what their files are called.
 
 Moments: ``epoch_end`` (``moments.on_epoch_end_quick``: one cheap panel per family, the file of
 the previous epoch is replaced) and ``train_end`` (``moments.on_train_end_full``: every panel,
-plus ``{run_dir}/loss.{fig_format}``, a copy of the losses figure that the seed promises).
+plus ``{run_dir}/loss.{fig_format}``, a copy of the losses figure that the original README
+promises).
 """
 
 from __future__ import annotations

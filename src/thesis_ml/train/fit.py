@@ -74,6 +74,7 @@ def fit(
     epochs = int(run.cfg.trainer.epochs)
     resumables = {name: part for name, part in (resumables or {}).items() if part}
     blow_up = OmegaConf.select(run.cfg, "trainer.divergence_factor", default=None)
+    every = int(OmegaConf.select(run.cfg, "trainer.checkpoint_every", default=0) or 0)
     first, progress = start_or_resume(
         run, model, evaluate, resumables, blow_up, optimum, start_payload
     )
@@ -87,7 +88,7 @@ def fit(
         if reason:
             print(f"warning: run diverged at epoch {number}: {reason}", file=sys.stderr)
             break
-        if checkpoint_due(run, number, epochs):
+        if checkpoint_due(run, every, number, epochs):
             progress.wall_time_s = run.elapsed_s
             save_checkpoint(
                 run.dir,
@@ -179,9 +180,8 @@ def record_epoch(run: Run, epoch: Epoch, progress: Progress) -> None:
         progress.best = {"epoch": epoch.number, **_prefixed("val", epoch.val)}
 
 
-def checkpoint_due(run: Run, epoch: int, epochs: int) -> bool:
-    """Every ``trainer.checkpoint_every`` epochs of a kept run, but not after the last one."""
-    every = int(OmegaConf.select(run.cfg, "trainer.checkpoint_every", default=0) or 0)
+def checkpoint_due(run: Run, every: int, epoch: int, epochs: int) -> bool:
+    """Every ``every`` (``trainer.checkpoint_every``) epochs of a kept run, not after the last."""
     return run.keep and bool(every) and epoch % every == 0 and epoch < epochs
 
 

@@ -149,8 +149,6 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
 
 def live_plot_listener(run_dir: Path, logging_cfg: Mapping, keep: bool):
     """The facts listener that draws figures during training, or None when none are drawn."""
-    if not logging_cfg["make_plots"]:
-        return None
     return importlib.import_module(LIVE_PLOTS_MODULE).attach(run_dir, logging_cfg, keep=keep)
 
 
