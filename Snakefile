@@ -30,6 +30,7 @@ localrules:
     all,
     source_checksums,
     generate_data,
+    quantizer_reference,
     render_run,
     build_report,
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from thesis_ml.data.loaders import TensorLoader
 from thesis_ml.models.autoencoder import Autoencoder, build_autoencoder
-from thesis_ml.tokenizers import Quantized, Tokenizer
+from thesis_ml.tokenizers.base import Quantized, Tokenizer
 from thesis_ml.tokenizers.vq import nearest_codes
 from thesis_ml.train.ae_loop import run_epoch
 from thesis_ml.utils.io import atomic_write_text

@@ -172,6 +172,29 @@ def read_pipeline(data, _out, _quick) -> list[Row]:
     ]
 
 
+def read_references(data, _out, _quick) -> list[Row]:
+    rows = [
+        row(
+            "default sweep, data to report",
+            f"{data['sweep_s']:.0f} s",
+            f"<= {data['target_sweep_s']:g} s",
+            data["sweep_s"] <= data["target_sweep_s"],
+        )
+    ]
+    for c in data["configurations"]:
+        rows.append(
+            row(
+                f"{c['configuration']}: mean test MSE / max(linear, quantizer reference)",
+                f"{c['ratio']:.3f}x",
+                f"<= {data['target_ratio']}x",
+                c["met"],
+                f"subspace quantizer (linear encoder's best) {c['subspace_quantizer']:.4f} "
+                f"vs reference {c['target_mse']:.4f}",
+            )
+        )
+    return rows
+
+
 def read_slurm(_data, out: str, _quick) -> list[Row]:
     figures = {
         "one trivial job, local snakemake": r"local run \(snakemake --cores 1\)\s+([\d.]+) s",
@@ -222,6 +245,7 @@ READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     "bench_plots": (False, read_plots),
     "bench_reports": (True, read_reports),
     "bench_pipeline": (True, read_pipeline),
+    "bench_references": (True, read_references),
     "bench_gpu": (True, read_gpu),
     "slurm_overhead": (False, read_slurm),
 }

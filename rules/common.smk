@@ -9,6 +9,7 @@ from thesis_ml.pipeline.import_graph import import_graph
 from thesis_ml.pipeline.run_configs import RunConfigCache
 from thesis_ml.pipeline.sweep import data_id, expand_sweep
 from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
+from thesis_ml.tokenizers.codes import code_levels
 
 validate_sweep_config(config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml")
 SWEEP = config["sweep"]
@@ -26,6 +27,7 @@ SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
 # the library sources the step depends on are their import closure (rules/sources.smk).
 STEP_ENTRIES = {
     "data": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.generate_data"],
+    "reference": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.reference_step"],
     "train": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.train_step"],
     "render": ["thesis_ml.plots.__main__"],
     "report": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.report_step"],
@@ -36,6 +38,7 @@ wildcard_constraints:
     run=r"[A-Za-z0-9.+_-]+",
     step="|".join(STEP_ENTRIES),
     data_id=r"[a-z]+-[0-9a-f]{12}",
+    levels=r"[0-9]+",
 
 
 def run_config(run_name):
@@ -61,6 +64,19 @@ def _run_config_json(run_name):
 
 def data_file(wildcards):
     return f"results/data/{data_id(run_config(wildcards.run)['data'])}.pt"
+
+
+def quantizer_reference_files(wildcards):
+    """The quantizer reference a run's code needs: none for a continuous latent (or a loop that
+    picks its tokenizer itself; such a run computes its own)."""
+    config = run_config(wildcards.run)
+    phase1 = config.get("phase1") or {}
+    if "tokenizer" not in phase1 or "encoder" not in phase1:
+        return []
+    levels = code_levels(phase1["tokenizer"], phase1["encoder"]["latent_dim"])
+    if levels is None:
+        return []
+    return [f"results/data/{data_id(config['data'])}/quantizer-{levels}.json"]
 
 
 def data_config_json(wildcards):

@@ -13,3 +13,21 @@ rule generate_data:
     shell:
         "python -m thesis_ml.pipeline generate-data --config-json {params.data_config:q}"
         " --out {output:q} > {log:q} 2>&1"
+
+
+# One k-means quantizer reference per dataset and level count, shared by every run whose code
+# has that many levels (thesis_ml.data.references).
+rule quantizer_reference:
+    input:
+        data="results/data/{data_id}.pt",
+        sources=step_sources("reference"),
+    output:
+        "results/data/{data_id}/quantizer-{levels}.json",
+    log:
+        "results/data/logs/{data_id}-quantizer-{levels}.log",
+    conda:
+        "../envs/thesis-ml.yaml"
+    threads: 1
+    shell:
+        "python -m thesis_ml.pipeline quantizer-reference --data {input.data:q}"
+        " --levels {wildcards.levels} --threads {threads} --out {output:q} > {log:q} 2>&1"

@@ -3,6 +3,7 @@
 rule train:
     input:
         data=data_file,
+        quantizer_references=quantizer_reference_files,
         sources=step_sources("train"),
     output:
         model=f"{RUN_DIR}/model.pt",
@@ -26,4 +27,5 @@ rule train:
         run_dir=lambda wildcards, output: Path(output.cfg).parent,
     shell:
         "python -m thesis_ml.pipeline train --config-json {params.run_config:q}"
-        " --data {input.data:q} --run-dir {params.run_dir:q} --threads {threads} > {log:q} 2>&1"
+        " --data {input.data:q} --quantizer-references {input.quantizer_references:q}"
+        " --run-dir {params.run_dir:q} --threads {threads} > {log:q} 2>&1"

@@ -37,6 +37,14 @@ EXPECTED = {
         "pipeline no-op run",
         "pipeline train job overhead",
     ],
+    "bench_references": [
+        "default sweep, data to report",
+        *(
+            f"tokenizer-vq__latent_dim-{m}__codebook_size-{k}: mean test MSE"
+            for m in (2, 4)
+            for k in (16, 256)
+        ),
+    ],
 }
 
 

@@ -9,20 +9,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thesis_ml.data.bounds import (
-    compression,
-    distortion_rate,
-    empirical_eigenvalues,
-    pca_bound,
-    reconstruction_optimum,
-)
+from thesis_ml.data.bounds import compression, distortion_rate, pca_bound
 from thesis_ml.data.reconstruction import generate, population_eigenvalues
 
 DATA = {
     "task": "reconstruction",
     "n_samples": 4096,
     "n_features": 16,
-    "train_frac": 0.8,
+    "train_frac": 0.7,
+    "val_frac": 0.15,
     "seed": 0,
     "n_factors": 8,
     "factor_decay": 0.8,
@@ -69,23 +64,6 @@ def test_distortion_rate_falls_with_rate_and_stays_in_range(eigenvalues, bits, m
     assert 0 <= low <= high <= sum(eigenvalues) / len(eigenvalues) * (1 + 1e-12)
 
 
-def test_empirical_eigenvalues_are_those_of_the_biased_covariance():
-    x = torch.randn(500, 5, generator=torch.Generator().manual_seed(0)) * torch.arange(1, 6)
-    centered = x.double() - x.double().mean(0)
-    expected = torch.linalg.eigvalsh(centered.T @ centered / len(x)).flip(0)
-    assert empirical_eigenvalues(x) == pytest.approx(expected.tolist(), rel=1e-9)
-
-
-def test_optimum_is_the_larger_bound_with_its_kind():
-    eigenvalues = [4.0, 2.0, 1.0, 1.0]
-    continuous = reconstruction_optimum(eigenvalues, 2, 64.0)
-    assert continuous["kind"] == "pca" and continuous["val_loss"] == pytest.approx(0.5)
-    coarse = reconstruction_optimum(eigenvalues, 2, 1.0, population_eigenvalues=eigenvalues)
-    assert coarse["kind"] == "rate_distortion"
-    assert coarse["val_loss"] == coarse["rate_distortion_bound"] > coarse["pca_bound"]
-    assert coarse["expected_val_loss"] == pytest.approx(coarse["val_loss"])
-
-
 def test_compression_counts_float32_bits():
     assert compression(4 * 32, 16) == {"bits_per_sample": 128, "input_bits": 512, "ratio": 0.25}
 
@@ -95,13 +73,17 @@ def test_reconstruction_data_has_the_eigenvalues_it_states():
     assert len(eigenvalues) == 16 and sum(eigenvalues) / 16 == pytest.approx(1.0)
     assert eigenvalues == sorted(eigenvalues, reverse=True)
     dataset = generate({**DATA, "n_samples": 200_000})
-    sample = empirical_eigenvalues(dataset.x_train)
+    x = dataset.x_train.double()
+    centered = x - x.mean(dim=0)
+    sample = torch.linalg.eigvalsh(centered.T @ centered / len(x)).flip(0).tolist()
     assert sample == pytest.approx(eigenvalues, rel=0.05, abs=2e-3)
 
 
 def test_reconstruction_data_is_reproducible_and_its_target_is_the_input():
     first, second = generate(DATA), generate(DATA)
-    assert torch.equal(first.x_train, second.x_train) and torch.equal(first.x_val, second.x_val)
-    assert first.y_train is first.x_train and first.y_val is first.x_val
-    assert first.meta["n_train"] + first.meta["n_val"] == DATA["n_samples"]
-    assert not torch.equal(generate({**DATA, "seed": 1}).x_val, first.x_val)
+    for split in ("train", "val", "test"):
+        assert torch.equal(first.inputs(split), second.inputs(split))
+        assert torch.equal(first.targets(split), first.inputs(split))
+    sizes = [first.meta[f"n_{split}"] for split in ("train", "val", "test")]
+    assert sizes == [2867, 614, 615] and sum(sizes) == DATA["n_samples"]
+    assert not torch.equal(generate({**DATA, "seed": 1}).x_test, first.x_test)

@@ -43,7 +43,7 @@ def test_binary_gelu_command_from_the_readme(run_train, tmp_path):
     lines = [line for line in done.stdout.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == [f"{n}/10" for n in range(1, 11)]
     assert all("val_accuracy=" in line for line in lines)
-    assert "val_accuracy_points" in done.stdout  # the gap to the Bayes accuracy
+    assert "test_accuracy_points=" in done.stdout  # the gap to the Bayes accuracy, on test
 
 
 def test_persistent_run_writes_the_promised_run_directory(run_train, tmp_path):
@@ -81,7 +81,9 @@ def test_persistent_run_writes_the_promised_run_directory(run_train, tmp_path):
     assert end["best"]["val_loss"] <= end["final"]["val_loss"]
     assert end["wall_time_s"] > 0 and end["samples_per_s"] > 0
     assert end["n_params"] == sum(t.numel() for t in state.values())
-    assert end["optimum"]["val_loss"] > 0 and "val_loss_rel" in end["gap"]["best"]
+    assert end["best"]["test_loss"] > 0 and end["final"]["test_loss"] > 0
+    assert end["reference_kind"] == "optimum" and end["yardsticks"]["optimum"]["test_loss"] > 0
+    assert {"val_loss_rel", "test_loss_rel"} <= set(end["gap"]["best"]["optimum"])
 
 
 BAD_INPUT = [

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from thesis_ml.config import compose
+from thesis_ml.config import ConfigError, compose
 from thesis_ml.data.dataset import load_dataset, save_dataset
 from thesis_ml.data.loaders import TensorLoader, make_dataloaders
 from thesis_ml.data.registry import generate_dataset
@@ -21,7 +21,7 @@ def _data(*overrides: str):
 
 def test_same_config_gives_the_same_tensors_and_another_seed_does_not():
     first, second, other = _data(), _data(), _data("data.seed=1")
-    for name in ("x_train", "y_train", "x_val", "y_val"):
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
         assert torch.equal(getattr(first, name), getattr(second, name))
         assert not torch.equal(getattr(first, name), getattr(other, name))
     assert first.meta == second.meta
@@ -29,48 +29,51 @@ def test_same_config_gives_the_same_tensors_and_another_seed_does_not():
 
 @pytest.mark.parametrize("task", ["regression", "binary"])
 def test_shapes_split_and_metadata(task):
-    data = _data(f"data.task={task}", "data.train_frac=0.75", "data.n_features=5")
-    assert data.x_train.shape == (3000, 5) and data.x_val.shape == (1000, 5)
-    assert data.y_train.shape == (3000, 1) and data.y_val.shape == (1000, 1)
-    assert data.meta["input_dim"] == 5 and data.meta["output_dim"] == 1
+    data = _data(f"data.task={task}", "data.train_frac=0.75", "data.val_frac=0.1")
+    assert data.x_train.shape == (3000, 8) and data.x_val.shape == (400, 8)
+    assert data.x_test.shape == (600, 8) and data.y_test.shape == (600, 1)
+    assert data.y_train.shape == (3000, 1) and data.y_val.shape == (400, 1)
+    assert data.meta["input_dim"] == 8 and data.meta["output_dim"] == 1
     assert data.meta["task"] == task
-    assert (data.meta["n_train"], data.meta["n_val"]) == (3000, 1000)
+    assert (data.meta["n_train"], data.meta["n_val"], data.meta["n_test"]) == (3000, 400, 600)
     if task == "binary":
         assert set(data.y_train.unique().tolist()) == {0.0, 1.0}
 
 
-def test_regression_optimum_is_the_loss_of_the_true_function_on_this_validation_set():
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_regression_optimum_is_the_loss_of_the_true_function_on_each_split(split):
     """Recover the noise from two datasets that differ only in its scale: y_a - y_b = (a-b) eps.
 
-    Then f = y_a - a * eps, and the optimum must be exactly mse(f, y_a) on the validation part.
+    Then f = y_a - a * eps, and the optimum must be exactly mse(f, y_a) on that split.
     """
     a, b = 0.5, 0.25
     noisy, less_noisy = _data(f"data.noise={a}"), _data(f"data.noise={b}")
-    assert torch.equal(noisy.x_val, less_noisy.x_val)
-    eps = (noisy.y_val - less_noisy.y_val) / (a - b)
-    truth = noisy.y_val - a * eps
+    assert torch.equal(noisy.inputs(split), less_noisy.inputs(split))
+    eps = (noisy.targets(split) - less_noisy.targets(split)) / (a - b)
+    truth = noisy.targets(split) - a * eps
     optimum = noisy.meta["optimum"]
-    assert optimum["kind"] == "noise_floor"
-    assert optimum["val_loss"] == pytest.approx(F.mse_loss(truth, noisy.y_val).item(), rel=1e-5)
-    assert optimum["expected_val_loss"] == a**2
+    assert (optimum["role"], optimum["kind"]) == ("optimum", "noise_floor")
+    expected = F.mse_loss(truth, noisy.targets(split)).item()
+    assert optimum[f"{split}_loss"] == pytest.approx(expected, rel=1e-5)
+    assert optimum["expected_loss"] == a**2
     # The realised floor is within sampling noise of its expectation (std: a^2 sqrt(2 / n)).
-    n_val = noisy.meta["n_val"]
-    assert abs(optimum["val_loss"] - a**2) < 4 * a**2 * math.sqrt(2 / n_val)
+    n = noisy.meta[f"n_{split}"]
+    assert abs(optimum[f"{split}_loss"] - a**2) < 4 * a**2 * math.sqrt(2 / n)
 
 
 def test_binary_optimum_is_the_bayes_classifier_within_sampling_noise():
     data = _data("data.task=binary", "data.n_samples=20000")
     optimum = data.meta["optimum"]
     assert optimum["kind"] == "bayes"
-    n_val = data.meta["n_val"]
-    expected = optimum["expected_val_accuracy"]
+    expected = optimum["expected_accuracy"]
     assert 0.5 < expected < 1
-    binomial_std = math.sqrt(expected * (1 - expected) / n_val)
-    assert abs(optimum["val_accuracy"] - expected) < 4 * binomial_std
-    assert optimum["val_loss"] == pytest.approx(optimum["expected_val_loss"], rel=0.05)
-    # No constant predictor does better than Bayes on the same labels.
-    base_rate = data.y_val.mean().item()
-    assert optimum["val_accuracy"] > max(base_rate, 1 - base_rate)
+    for split in ("val", "test"):
+        binomial_std = math.sqrt(expected * (1 - expected) / data.meta[f"n_{split}"])
+        assert abs(optimum[f"{split}_accuracy"] - expected) < 4 * binomial_std
+        assert optimum[f"{split}_loss"] == pytest.approx(optimum["expected_loss"], rel=0.05)
+        # No constant predictor does better than Bayes on the same labels.
+        base_rate = data.targets(split).mean().item()
+        assert optimum[f"{split}_accuracy"] > max(base_rate, 1 - base_rate)
 
 
 def test_lower_noise_gives_an_easier_binary_task():
@@ -85,10 +88,29 @@ def test_unknown_task_names_the_known_ones():
         generate_dataset(cfg)
 
 
-@pytest.mark.parametrize("train_frac", [0.0001, 0.9999])
-def test_split_leaving_a_side_empty_is_an_error(train_frac):
-    with pytest.raises(ValueError, match="train_frac"):
-        _data("data.n_samples=10", f"data.train_frac={train_frac}")
+@pytest.mark.parametrize(
+    "fractions", [("0.0001", "0.15"), ("0.7", "0.0001"), ("0.8", "0.2"), ("0.9", "0.15")]
+)
+def test_split_leaving_a_part_empty_names_both_fractions_at_composition(fractions):
+    train_frac, val_frac = fractions
+    with pytest.raises(ConfigError, match=r"data.train_frac=.* data.val_frac=.*at least one"):
+        compose(["data.n_samples=10", f"data.train_frac={train_frac}", f"data.val_frac={val_frac}"])
+
+
+def test_the_split_depends_on_the_data_config_only():
+    """Every run of a sweep sees the same disjoint splits: trainer.seed does not move them."""
+    cfg = compose(["data.n_samples=600", "trainer.seed=3"])
+    generator = torch.Generator().manual_seed(3)
+    loaders, _ = make_dataloaders(cfg, generator)
+    other, _ = make_dataloaders(compose(["data.n_samples=600", "trainer.seed=4"]))
+    for split in ("train", "val", "test"):
+        assert torch.equal(loaders[split].tensors[0], other[split].tensors[0])
+    rows = [
+        {tuple(row.tolist()) for row in loaders[s].tensors[0]} for s in ("train", "val", "test")
+    ]
+    assert sum(map(len, rows)) == 600 and not (
+        rows[0] & rows[1] or rows[0] & rows[2] or rows[1] & rows[2]
+    )
 
 
 def test_saved_dataset_loads_back_identically(tmp_path):
@@ -96,7 +118,9 @@ def test_saved_dataset_loads_back_identically(tmp_path):
     path = tmp_path / "data.pt"
     save_dataset(data, path)
     loaded = load_dataset(path)
-    assert torch.equal(loaded.x_train, data.x_train) and torch.equal(loaded.y_val, data.y_val)
+    for split in ("train", "val", "test"):
+        assert torch.equal(loaded.inputs(split), data.inputs(split))
+        assert torch.equal(loaded.targets(split), data.targets(split))
     assert loaded.meta == data.meta
 
 
@@ -145,10 +169,12 @@ def test_loader_rejects_tensors_of_different_lengths():
 
 def test_make_dataloaders_uses_the_trainer_batch_sizes_and_shuffles_only_training():
     cfg = compose(["data.n_samples=1000", "trainer.batch_size=64", "trainer.eval_batch_size=300"])
-    train_loader, val_loader, meta = make_dataloaders(cfg, torch.Generator().manual_seed(0))
-    assert (train_loader.batch_size, val_loader.batch_size) == (64, 300)
-    assert train_loader.shuffle and not val_loader.shuffle
+    loaders, dataset = make_dataloaders(cfg, torch.Generator().manual_seed(0))
+    assert [loaders[s].batch_size for s in ("train", "val", "test")] == [64, 300, 300]
+    assert loaders["train"].shuffle and not loaders["val"].shuffle and not loaders["test"].shuffle
+    meta = dataset.meta
     assert meta["input_dim"] == cfg.data.n_features and meta["task"] == "regression"
     given = _data()
-    _, val_loader, meta = make_dataloaders(cfg, dataset=given)
-    assert val_loader.tensors[0] is given.x_val and meta is given.meta
+    loaders, dataset = make_dataloaders(cfg, dataset=given)
+    assert loaders["val"].tensors[0] is given.x_val and dataset is given
+    assert loaders["test"].tensors[0] is given.x_test

@@ -155,6 +155,7 @@ def completed_run(run_dir: Path, epochs: int = 2) -> RunFacts:
     assert facts.end is not None and facts.end["status"] == "completed", facts.end
     assert facts.epoch == epochs and len(facts.val_rows) == epochs
     assert (run_dir / "model.pt").is_file() and (run_dir / "cfg.yaml").is_file()
+    assert (run_dir / "model_selected.pt").is_file()
     return facts
 
 
@@ -317,10 +318,15 @@ TOY_TOKENIZER = '''\
 def test_a_new_tokenizer(package, tmp_path):
     package.add_file("tokenizers/toy.py", TOY_TOKENIZER)
     package.register(
-        "tokenizers/__init__.py",
+        "tokenizers/registry.py",
         "TOKENIZERS",
         '"toy": RoundingTokenizer,',
         "from thesis_ml.tokenizers.toy import RoundingTokenizer",
+    )
+    package.register(
+        "tokenizers/codes.py",
+        "CODE_LEVELS",
+        '"toy": lambda cfg, latent_dim: (2 * int(cfg["levels"]) + 1) ** latent_dim,',
     )
     package.add_file("configs/phase1/tokenizer/toy.yaml", "kind: toy\nlevels: 2\n")
     selection = ("phase1/trainer=ae", "phase1/tokenizer=toy")
@@ -359,24 +365,16 @@ TOY_DATASET = '''\
 
     import torch
 
-    from thesis_ml.data.dataset import Dataset, split_point
+    from thesis_ml.data.dataset import Dataset, split_dataset
 
 
     def generate(data_cfg) -> Dataset:
         generator = torch.Generator().manual_seed(int(data_cfg["seed"]))
         n, d = int(data_cfg["n_samples"]), int(data_cfg["n_features"])
         low, high = float(data_cfg["low"]), float(data_cfg["high"])
-        n_train = split_point(n, float(data_cfg["train_frac"]))
         x = low + (high - low) * torch.rand(n, d, generator=generator)
-        meta = {
-            "task": "reconstruction",
-            "input_dim": d,
-            "output_dim": d,
-            "n_train": n_train,
-            "n_val": n - n_train,
-            "eigenvalues": [(high - low) ** 2 / 12] * d,
-        }
-        return Dataset(x[:n_train], x[:n_train], x[n_train:], x[n_train:], meta)
+        meta = {"task": "reconstruction", "input_dim": d, "output_dim": d}
+        return split_dataset(data_cfg, x, x, meta)
     '''
 TOY_DATA_CONFIG = """\
     kind: toy
@@ -384,6 +382,7 @@ TOY_DATA_CONFIG = """\
     n_samples: 1024
     n_features: 6
     train_frac: 0.75
+    val_frac: 0.125
     seed: 0
     low: -1.0
     high: 1.0
@@ -399,7 +398,7 @@ def test_a_new_dataset(package, tmp_path):
     selection = ("phase1/trainer=ae", "data=toy")
     assert "data.kind" in package.compose_error(*selection)
 
-    same = dict.fromkeys(["n_samples", "n_features", "train_frac", "seed"], True)
+    same = dict.fromkeys(["n_samples", "n_features", "train_frac", "val_frac", "seed"], True)
     package.add_schema_branch(
         "schemas/data.yaml",
         (),
@@ -420,8 +419,17 @@ def test_a_new_dataset(package, tmp_path):
     facts = package.train(run_dir, *selection)
     assert run_config(run_dir)["data"]["kind"] == "toy"
     data = facts.start["data"]
-    assert data["input_dim"] == 6 and data["n_train"] == 192
-    assert data["eigenvalues"] == pytest.approx([1 / 3] * 6)
+    assert data["input_dim"] == 6 and (data["n_train"], data["n_val"], data["n_test"]) == (
+        192,
+        32,
+        32,
+    )
+    # uniform data: compared with PCA, and no Gaussian D(R) is claimed as its bound
+    assert facts.start["yardsticks"]["linear_reference"]["kind"] == "pca"
+    assert "eigenvalues" not in data and "lower_bound" not in facts.start["yardsticks"]
+    # the copy of the package is no git checkout: its runs say so instead of failing
+    provenance = facts.start["provenance"]
+    assert provenance["git_commit"] is None and "not a git checkout" in provenance["git"]
 
 
 # -- training loop: trainer.loop -> train/__init__.py DISPATCH ----------------------------------
@@ -432,6 +440,7 @@ TOY_LOOP = '''\
     import torch
     import torch.nn.functional as F
 
+    from thesis_ml.data.references import supervised_yardsticks
     from thesis_ml.models.registry import build_model
     from thesis_ml.train.fit import fit
     from thesis_ml.train.runtime import training_session
@@ -445,14 +454,14 @@ TOY_LOOP = '''\
             model = model.to(session.device)
             optimizer = torch.optim.SGD(model.parameters(), lr=float(cfg.trainer.lr))
             loss_fn = F.binary_cross_entropy_with_logits if task == "binary" else F.mse_loss
-            train_loader, val_loader = session.train_loader, session.val_loader
+            loaders = session.loaders
             return fit(
                 session.run,
                 model,
-                train_epoch=lambda: train_one_epoch(model, train_loader, optimizer, loss_fn),
-                evaluate=lambda: evaluate(model, val_loader, task),
+                train_epoch=lambda: train_one_epoch(model, loaders["train"], optimizer, loss_fn),
+                evaluate=lambda split: evaluate(model, loaders[split], task),
                 n_train=meta["n_train"],
-                optimum=meta["optimum"],
+                comparison=supervised_yardsticks(meta),
                 lr=float(cfg.trainer.lr),
                 start_payload={"task": task, "loop": "toy"},
                 resumables={"optimizer": optimizer, "shuffle": session.generator},

@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 from thesis_ml.config import compose
-from thesis_ml.facts import EVENTS, SCALAR_COLUMNS, read_events, read_scalars
+from thesis_ml.facts import (
+    END_STATUSES,
+    EVENTS,
+    SCALAR_COLUMNS,
+    YARDSTICKS,
+    read_events,
+    read_scalars,
+)
 from thesis_ml.plots.__main__ import main as plots_main
 from thesis_ml.train.train_test import train
 
@@ -19,12 +26,14 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "facts.md"
 
 
 def documented_keys(section: str) -> set[str]:
-    """First-column names of the table under the heading that names ``section``."""
+    """Names in the first column of the tables under the heading that names ``section`` (a row
+    may name several: ``| `val_loss`, `test_loss` | ...``)."""
     text = DOC.read_text(encoding="utf-8")
     start = text.index(f"`{section}`\n")
     end = text.find("\n#", start + 1)
     body = text[start : end if end != -1 else None]
-    return set(re.findall(r"^\| `([a-z_]+)` \|", body, flags=re.MULTILINE))
+    cells = re.findall(r"^\| ([^|]+) \|", body, flags=re.MULTILINE)
+    return {name for cell in cells for name in re.findall(r"`([a-z_]+)`", cell)}
 
 
 def test_every_scalar_column_is_documented():
@@ -46,8 +55,14 @@ def test_every_event_key_a_run_emits_is_documented(tmp_path):
     for event in events:
         emitted = set(event) - {"event", "time"}
         assert emitted <= documented_keys(event["event"]), event["event"]
-    optimum = set(events[0]["optimum"])
-    assert optimum <= documented_keys("optimum")
+    start, end = events[0], events[-1]
+    assert set(start["yardsticks"]) == {"optimum"} and start["reference_kind"] == "optimum"
+    for name, yardstick in start["yardsticks"].items():
+        assert name in YARDSTICKS and yardstick["role"] == "optimum"
+        assert set(yardstick) <= documented_keys("yardsticks"), name
+    assert set(start["provenance"]) == documented_keys("provenance")
+    assert end["status"] in END_STATUSES and end["yardsticks"] == start["yardsticks"]
+    assert {"test_loss", "test_accuracy", "val_loss"} <= set(end["best"])
 
 
 def test_sigkill_mid_epoch_leaves_facts_that_parse_to_the_last_finished_epoch(tmp_path):

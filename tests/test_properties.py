@@ -1,4 +1,5 @@
-"""Property-based tests: composition round-trips, invalid configs named, torn facts readable."""
+"""Property-based tests: composition round-trips, invalid configs named, torn facts readable
+(and what a run is compared against known from its first record on)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from hypothesis import strategies as st
 
 from tests.conftest import TINY
 from thesis_ml.config import ConfigError, compose, to_plain_dict
-from thesis_ml.facts import EVENTS_FILE, SCALARS_FILE, FactsError, read_events, read_scalars
+from thesis_ml.facts import (
+    EVENTS_FILE,
+    SCALARS_FILE,
+    FactsError,
+    read_events,
+    read_scalars,
+    run_facts,
+)
 from thesis_ml.pipeline.run_configs import compose_run
 from thesis_ml.pipeline.sweep import format_override
 from thesis_ml.run_directory import load_run_config
@@ -126,6 +134,12 @@ def test_truncated_facts_load_up_to_the_cut_or_fail_cleanly(
     else:
         assert records == full[: len(records)]
         assert len(records) == max(0, full_bytes[:end].count(b"\n") - (name == SCALARS_FILE))
+        if name == EVENTS_FILE:  # what the run is compared against is known from its start
+            facts = run_facts(run, records, [])
+            start = full[0] if records else {}
+            assert facts.yardsticks == start.get("yardsticks", {})
+            assert facts.reference_kind == start.get("reference_kind")
+            assert facts.provenance == start.get("provenance", {})
 
     start = data.draw(st.integers(0, len(full_bytes)))
     stop = data.draw(st.integers(start, len(full_bytes)))

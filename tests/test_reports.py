@@ -1,4 +1,6 @@
-"""Cross-run reports: CLI forms, summary values against the files, broken runs, figures, D(R)."""
+"""Cross-run reports: CLI forms, summary values against the files, broken runs, figures.
+
+What a report says a run achieved against its yardsticks: tests/test_report_yardsticks.py."""
 
 from __future__ import annotations
 
@@ -10,14 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from thesis_ml.data.bounds import distortion_rate, pca_bound
+from tests.report_helpers import run_events, write_fake_sweep
 from thesis_ml.reports import build_report, load_runs, load_scalars
 from thesis_ml.reports.__main__ import main as report_main
 from thesis_ml.reports.figures import FIGURES
-from thesis_ml.reports.figures.pareto import pareto_front
 from thesis_ml.reports.synthetic import fake_config, write_fake_run
 from thesis_ml.train.__main__ import main as train_main
 
@@ -38,16 +38,7 @@ def trained(tmp_path_factory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def fake_sweep(tmp_path_factory) -> Path:
-    """AE and VQ runs (two codebook sizes, two seeds each, one diverged) and a continuous AE."""
-    root = tmp_path_factory.mktemp("fake") / "sweep"
-    for seed in (0, 1):
-        for size in (16, 64):
-            config = fake_config(seed, "vq", latent_dim=4)
-            config["phase1"]["tokenizer"]["codebook_size"] = size
-            status = "diverged" if (size, seed) == (64, 1) else "completed"
-            write_fake_run(root / f"vq{size}" / f"seed{seed}", config, status=status)
-        write_fake_run(root / "ae" / f"seed{seed}", fake_config(seed, "none", latent_dim=2))
-    return root
+    return write_fake_sweep(tmp_path_factory.mktemp("fake") / "sweep")
 
 
 def _broken_sweep(root: Path) -> dict[str, Path]:
@@ -65,11 +56,6 @@ def _broken_sweep(root: Path) -> dict[str, Path]:
 def _read_csv(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def _events(run_dir: Path) -> list[dict]:
-    lines = (run_dir / "facts" / "events.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
 
 
 def _figures(out_dir: Path) -> set[str]:
@@ -110,20 +96,28 @@ def test_summary_of_trained_runs_matches_their_files(trained, tmp_path):
     for run_dir in trained:
         row = rows[str(run_dir)]
         val = [r for r in _read_csv(run_dir / "facts" / "scalars.csv") if r["split"] == "val"]
-        end = _events(run_dir)[-1]
+        start, end = run_events(run_dir)[0], run_events(run_dir)[-1]
         losses = [float(r["val_loss"]) for r in val]
         assert row["status"] == "completed" and int(row["epochs"]) == len(val) == 2
         assert float(row["best_val_loss"]) == pytest.approx(min(losses), rel=1e-12)
         assert int(row["best_epoch"]) == 1 + losses.index(min(losses))
         assert float(row["final_val_loss"]) == pytest.approx(losses[-1], rel=1e-12)
+        assert float(row["best_test_loss"]) == end["best"]["test_loss"]
+        assert float(row["final_test_loss"]) == end["final"]["test_loss"]
         mean_epoch = sum(float(r["epoch_time_s"]) for r in val) / len(val)
         assert float(row["epoch_time_s"]) == pytest.approx(mean_epoch, rel=1e-9)
         assert float(row["total_time_s"]) == pytest.approx(end["wall_time_s"])
         assert float(row["samples_per_s"]) == pytest.approx(end["samples_per_s"])
         assert int(row["n_params"]) == end["n_params"]
-        optimum = end["optimum"]["val_loss"]
-        assert float(row["gap_best_rel"]) == pytest.approx(min(losses) / optimum - 1, rel=1e-9)
+        assert row["reference_kind"] == "optimum"
+        optimum = end["yardsticks"]["optimum"]["test_loss"]
+        assert float(row["optimum"]) == float(row["reference_test_loss"]) == optimum
+        gap = end["best"]["test_loss"] / optimum - 1
+        assert float(row["gap_best_rel"]) == pytest.approx(gap, rel=1e-9)
+        assert float(row["gap_optimum_rel"]) == pytest.approx(gap, rel=1e-9)
         assert row["bits_per_sample"] == "" and row["final_perplexity"] == ""
+        assert row["git_commit"] == str(start["provenance"]["git_commit"] or "")
+        assert row["torch_version"] == start["provenance"]["torch"]
 
 
 def test_config_differences_and_seed_groups(trained):
@@ -144,7 +138,7 @@ def test_summary_of_vq_and_ae_runs_matches_their_files(fake_sweep):
         run_dir = fake_sweep / run_id
         last_val = [r for r in _read_csv(run_dir / "facts" / "scalars.csv") if r["split"] == "val"]
         last_val = last_val[-1]
-        events = _events(run_dir)
+        events = run_events(run_dir)
         compression = events[0].get("compression")
         assert row["bits_per_sample"] == compression["bits_per_sample"]
         assert row["compression_ratio"] == compression["ratio"]
@@ -233,34 +227,3 @@ def test_build_report_writes_exactly_the_figures_asked_for(fake_sweep, tmp_path)
 def test_figures_of_runs_without_compression_say_so(trained, tmp_path):
     build_report(trained, tmp_path / "r")  # supervised runs: no bits, no perplexity
     assert _figures(tmp_path / "r") == {f"{name}.png" for name in FIGURES}
-
-
-def test_distortion_rate_matches_closed_forms_and_bisection():
-    assert distortion_rate([3.0], [0, 1, 2]) == pytest.approx([3.0, 0.75, 3 / 16])
-    # equal eigenvalues share the rate: D = lam * 2**(-2R/n)
-    assert distortion_rate([2.0] * 4, [4.0])[0] == pytest.approx(2.0 * 2 ** (-2.0))
-    lam = np.array([4.0, 2.0, 1.0, 0.5, 0.01, 0.0])
-    for rate in (0.3, 1.0, 2.5, 7.0, 30.0):
-        lo, hi = 1e-300, lam.max()
-        for _ in range(3000):  # bisection on the water level
-            theta = (lo + hi) / 2
-            spent = np.sum(np.maximum(0, 0.5 * np.log2(np.maximum(lam, 1e-300) / theta)))
-            lo, hi = (theta, hi) if spent > rate else (lo, theta)
-        expected = np.minimum(theta, lam).sum() / lam.size
-        assert distortion_rate(lam, rate)[0] == pytest.approx(expected, rel=1e-6, abs=1e-12)
-    assert pca_bound([1.0, 4.0, 2.0, 0.5], 2) == pytest.approx(1.5 / 4)
-    with pytest.raises(ValueError):
-        distortion_rate(lam, -1)
-
-
-def test_pareto_front_keeps_only_undominated_points():
-    front = pareto_front([1, 2, 2, 4, 8], [0.5, 0.6, 0.3, 0.3, 0.1])
-    assert front.tolist() == [[1, 0.5], [2, 0.3], [8, 0.1]]
-
-
-def test_distortion_rate_curve_equals_one_rate_at_a_time():
-    """The report draws D(R) as one vectorised call; each point equals the single-rate value."""
-    lam = [4.0, 2.0, 1.0, 0.5, 0.01, 0.0]
-    rates = [0.0, 0.3, 1.0, 2.5, 7.0, 64.0]
-    expected = [float(distortion_rate(lam, rate)[0]) for rate in rates]
-    assert distortion_rate(lam, rates) == pytest.approx(expected, rel=1e-12, abs=1e-15)

@@ -14,7 +14,15 @@ from thesis_ml.pipeline.sweep import expand_sweep
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 # Summary columns that depend only on the computation, not on when or where it ran.
-DETERMINISTIC = ("status", "epochs", "best_val_loss", "final_val_loss", "n_params")
+DETERMINISTIC = (
+    "status",
+    "epochs",
+    "best_test_loss",
+    "best_val_loss",
+    "final_test_loss",
+    "final_val_loss",
+    "n_params",
+)
 
 
 def _summary(workdir: Path) -> dict[str, dict[str, str]]:

@@ -14,9 +14,9 @@ from thesis_ml.models.mlp import build_mlp
 def test_import_data_forward_and_one_step():
     assert thesis_ml.__version__
     cfg = compose(["data.n_samples=64", "trainer.batch_size=16"])
-    train_loader, _, meta = make_dataloaders(cfg, torch.Generator().manual_seed(0))
-    model = build_mlp(cfg.model, meta["input_dim"], meta["output_dim"])
-    inputs, targets = next(iter(train_loader))
+    loaders, dataset = make_dataloaders(cfg, torch.Generator().manual_seed(0))
+    model = build_mlp(cfg.model, dataset.meta["input_dim"], dataset.meta["output_dim"])
+    inputs, targets = next(iter(loaders["train"]))
     outputs = model(inputs)
     assert outputs.shape == targets.shape == (16, 1)
     before = [p.detach().clone() for p in model.parameters()]

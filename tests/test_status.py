@@ -37,3 +37,12 @@ def test_status_groups_runs_by_state(tmp_path):
 
 def test_status_of_an_empty_sweep(tmp_path):
     assert format_status(sweep_status(tmp_path)) == "no runs yet"
+
+
+def test_a_stopped_early_run_is_finished_and_not_listed_for_a_look(tmp_path):
+    _run(tmp_path, "a", "completed")
+    _run(tmp_path, "b", "stopped_early")
+    _run(tmp_path, "c", "diverged")
+    text = format_status(sweep_status(tmp_path))
+    assert text.splitlines()[0] == "1 completed, 1 diverged, 1 stopped_early"
+    assert "  c" in text and "  b" not in text and "stopped_early:" not in text

@@ -15,6 +15,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from thesis_ml.config_schema import schema_problems, unknown_key_message
+from thesis_ml.data.splits import split_problem
 from thesis_ml.errors import UserError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,6 +44,14 @@ def _check_phase1_shapes(cfg: dict) -> list[str]:
 
 
 SEMANTIC_CHECKS.append(_check_phase1_shapes)
+
+
+def _check_split(cfg: dict) -> list[str]:
+    problem = split_problem(cfg.get("data") or {})
+    return [problem] if problem else []
+
+
+SEMANTIC_CHECKS.append(_check_split)
 
 
 class ConfigError(UserError):

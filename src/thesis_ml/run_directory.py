@@ -4,6 +4,7 @@ Layout (README "Run directory", docs/facts.md)::
 
     <run_dir>/cfg.yaml         the resolved config the run was trained with
     <run_dir>/model.pt         the final weights (a state dict of tensors)
+    <run_dir>/model_selected.pt the selected weights: the epoch with the lowest validation loss
     <run_dir>/checkpoint.pt    while a run trains: what a killed run resumes from
     <run_dir>/loss.png         a copy of the losses figure of the last epoch
     <run_dir>/facts/           events.jsonl, scalars.csv, recon_examples.json (thesis_ml.facts)
@@ -31,8 +32,9 @@ CONFIG_FILE = "cfg.yaml"
 MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 LOSS_FIGURE_STEM = "loss"  # <run_dir>/loss.<fig_format>, the README's promise
-# Which weights load_model reads.
-WEIGHT_FILES = {"final": MODEL_FILE}
+SELECTED_MODEL_FILE = "model_selected.pt"
+# Which weights load_model reads: the last epoch's, or the epoch chosen on validation.
+WEIGHT_FILES = {"final": MODEL_FILE, "selected": SELECTED_MODEL_FILE}
 
 # Loaded by name when a model is rebuilt, not imported: the pipeline's render and report steps
 # read run directories but never load a model, so model code is not one of their sources

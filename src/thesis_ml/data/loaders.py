@@ -59,21 +59,27 @@ def make_dataloaders(
     cfg: Mapping,
     generator: torch.Generator | None = None,
     dataset: Dataset | None = None,
-) -> tuple[TensorLoader, TensorLoader, dict]:
-    """Train and validation loaders for ``cfg.data`` plus the dataset's metadata.
+) -> tuple[dict[str, TensorLoader], Dataset]:
+    """Loaders of the train (shuffled by ``generator``), val and test splits of ``cfg.data``,
+    by split name, and the dataset.
 
     ``dataset`` skips generation (the pipeline passes the file it generated once).
     """
     dataset = dataset if dataset is not None else generate_dataset(cfg["data"])
     trainer = cfg["trainer"]
-    train_loader = TensorLoader(
-        dataset.x_train,
-        dataset.y_train,
-        batch_size=int(trainer["batch_size"]),
-        shuffle=True,
-        generator=generator,
-    )
-    val_loader = TensorLoader(
-        dataset.x_val, dataset.y_val, batch_size=int(trainer["eval_batch_size"])
-    )
-    return train_loader, val_loader, dataset.meta
+    loaders = {
+        "train": TensorLoader(
+            dataset.x_train,
+            dataset.y_train,
+            batch_size=int(trainer["batch_size"]),
+            shuffle=True,
+            generator=generator,
+        )
+    }
+    for split in ("val", "test"):
+        loaders[split] = TensorLoader(
+            dataset.inputs(split),
+            dataset.targets(split),
+            batch_size=int(trainer["eval_batch_size"]),
+        )
+    return loaders, dataset

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import torch
 
-from thesis_ml.data.dataset import Dataset, split_point
+from thesis_ml.data.dataset import Dataset, split_dataset
 
 
 def population_eigenvalues(data_cfg: Mapping) -> list[float]:
@@ -34,7 +34,6 @@ def generate(data_cfg: Mapping) -> Dataset:
     k, noise = int(data_cfg["n_factors"]), float(data_cfg["noise"])
     if not 1 <= k <= d:
         raise ValueError(f"data.n_factors={k} must be between 1 and data.n_features={d}")
-    n_train = split_point(n, float(data_cfg["train_frac"]))
     basis, _ = torch.linalg.qr(torch.randn(d, k, generator=generator))
     factors = torch.randn(n, k, generator=generator) * _factor_scales(data_cfg)
     x = factors @ basis.T + noise * torch.randn(n, d, generator=generator)
@@ -43,12 +42,9 @@ def generate(data_cfg: Mapping) -> Dataset:
         "task": "reconstruction",
         "input_dim": d,
         "output_dim": d,
-        "n_train": n_train,
-        "n_val": n - n_train,
         "eigenvalues": population_eigenvalues(data_cfg),
     }
-    x_train, x_val = x[:n_train], x[n_train:]
-    return Dataset(x_train, x_train, x_val, x_val, meta)  # the target is the input itself
+    return split_dataset(data_cfg, x, x, meta)  # the target is the input itself
 
 
 def _factor_scales(data_cfg: Mapping) -> torch.Tensor:

@@ -8,8 +8,8 @@ scaled to unit variance) from ``data.seed``:
 - ``binary``: ``y ~ Bernoulli(sigmoid(f(x) / noise))``. The Bayes classifier thresholds
   ``f(x)`` at 0; its accuracy is ``E[max(p, 1 - p)]``.
 
-``meta["optimum"]`` holds these limits, evaluated on this very validation set (so that a run's
-gap to them is free of the validation set's sampling noise) and in expectation.
+``meta["optimum"]`` holds these limits, evaluated on this very validation and test set (so that
+a run's gap to them is free of the split's sampling noise) and in expectation (over test sets).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from thesis_ml.data.dataset import Dataset, split_point
+from thesis_ml.data.dataset import Dataset, split_dataset
 from thesis_ml.data.tasks import output_dim
 from thesis_ml.utils.registry import check_known
 
@@ -40,38 +40,37 @@ def generate(data_cfg: Mapping) -> Dataset:
     generator = torch.Generator().manual_seed(int(data_cfg["seed"]))
     n, d = int(data_cfg["n_samples"]), int(data_cfg["n_features"])
     noise = float(data_cfg["noise"])
-    n_train = split_point(n, float(data_cfg["train_frac"]))
     x = torch.randn(n, d, generator=generator)
     signal = _teacher(x, int(data_cfg["teacher_hidden"]), generator)
-    val = slice(n_train, None)
     if task == "regression":
         y = signal + noise * torch.randn(n, generator=generator)
-        optimum = {
-            "kind": "noise_floor",
-            "val_loss": float(F.mse_loss(signal[val], y[val])),
-            "expected_val_loss": noise**2,
-        }
     else:
         prob = torch.sigmoid(signal / noise)
         y = torch.bernoulli(prob, generator=generator)
-        bayes_prediction = (signal[val] > 0).float()
-        optimum = {
-            "kind": "bayes",
-            "val_loss": float(F.binary_cross_entropy(prob[val], y[val])),
-            "expected_val_loss": float(_binary_entropy(prob[val]).mean()),
-            "val_accuracy": float((bayes_prediction == y[val]).float().mean()),
-            "expected_val_accuracy": float(torch.maximum(prob[val], 1 - prob[val]).mean()),
-        }
-    y = y.unsqueeze(1)
-    meta = {
-        "task": data_cfg["task"],
-        "input_dim": d,
-        "output_dim": output_dim(data_cfg),
-        "n_train": n_train,
-        "n_val": n - n_train,
-        "optimum": optimum,
-    }
-    return Dataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:], meta)
+    meta = {"task": task, "input_dim": d, "output_dim": output_dim(data_cfg)}
+    dataset = split_dataset(data_cfg, x, y.unsqueeze(1), meta)
+    teacher = split_dataset(data_cfg, signal, signal, {})
+    dataset.meta["optimum"] = _optimum(task, noise, dataset, teacher)
+    return dataset
+
+
+def _optimum(task: str, noise: float, dataset: Dataset, teacher: Dataset) -> dict:
+    """The teacher's own loss (and accuracy) on the validation and test splits."""
+    optimum = {"role": "optimum", "kind": "noise_floor" if task == "regression" else "bayes"}
+    if task == "regression":
+        optimum["expected_loss"] = noise**2
+    for split in ("val", "test"):
+        signal, y = teacher.inputs(split), dataset.targets(split).squeeze(1)
+        if task == "regression":
+            optimum[f"{split}_loss"] = float(F.mse_loss(signal, y))
+            continue
+        prob = torch.sigmoid(signal / noise)
+        optimum[f"{split}_loss"] = float(F.binary_cross_entropy(prob, y))
+        optimum[f"{split}_accuracy"] = float(((signal > 0).float() == y).float().mean())
+        if split == "test":
+            optimum["expected_loss"] = float(_binary_entropy(prob).mean())
+            optimum["expected_accuracy"] = float(torch.maximum(prob, 1 - prob).mean())
+    return optimum
 
 
 def _binary_entropy(p: torch.Tensor) -> torch.Tensor:

@@ -12,14 +12,17 @@ line. The schema is documented in ``docs/facts.md``.
 """
 
 from thesis_ml.facts.layout import (
+    END_STATUSES,
     EVENTS,
     EVENTS_FILE,
     FACTS_SUBDIR,
+    FINISHED_STATUSES,
     INT_COLUMNS,
     RECON_EXAMPLES_FILE,
     SCALAR_COLUMNS,
     SCALARS_FILE,
     STRING_COLUMNS,
+    YARDSTICKS,
     FactsError,
     Listener,
     facts_dir,
@@ -31,13 +34,16 @@ from thesis_ml.facts.writer import FactsWriter
 
 __all__ = [
     "EVENTS",
+    "END_STATUSES",
     "EVENTS_FILE",
     "FACTS_SUBDIR",
+    "FINISHED_STATUSES",
     "INT_COLUMNS",
     "RECON_EXAMPLES_FILE",
     "SCALARS_FILE",
     "SCALAR_COLUMNS",
     "STRING_COLUMNS",
+    "YARDSTICKS",
     "FactsError",
     "FactsWriter",
     "Listener",

@@ -40,6 +40,12 @@ SCALAR_COLUMNS = (
 STRING_COLUMNS = frozenset({"split"})
 INT_COLUMNS = frozenset({"epoch", "dead_codes"})
 
+# How a run can end (on_train_end "status"); the first two ran as asked and are results.
+FINISHED_STATUSES = ("completed", "stopped_early")
+END_STATUSES = (*FINISHED_STATUSES, "diverged")
+# What a run is compared against (on_train_start "yardsticks"), in the order reports show them.
+YARDSTICKS = ("optimum", "lower_bound", "linear_reference", "quantizer_reference")
+
 Listener = Callable[[str, dict], None]
 
 

@@ -36,9 +36,34 @@ class RunFacts:
         return final_event(self.events)
 
     @property
-    def optimum(self) -> dict:
-        """The run's known optimum: as recorded at its end, else as announced at its start."""
-        return dict((self.end or {}).get("optimum") or self.start.get("optimum") or {})
+    def yardsticks(self) -> dict:
+        """What the run is compared against: name -> yardstick (docs/facts.md)."""
+        return dict(self._recorded("yardsticks") or {})
+
+    @property
+    def reference_kind(self) -> str | None:
+        """The name of the yardstick the run is judged by."""
+        return self._recorded("reference_kind")
+
+    @property
+    def reference(self) -> dict:
+        """The yardstick the run is judged by ({} when it has none)."""
+        return dict(self.yardsticks.get(self.reference_kind) or {})
+
+    @property
+    def omitted_yardsticks(self) -> dict:
+        """Yardstick name -> why the run states none of that name."""
+        return dict(self._recorded("omitted_yardsticks") or {})
+
+    @property
+    def provenance(self) -> dict:
+        """Which code, packages and machine produced the run."""
+        return dict(self._recorded("provenance") or {})
+
+    def _recorded(self, key: str):
+        """``key`` as recorded at the run's end, else as announced at its start."""
+        value = (self.end or {}).get(key)
+        return self.start.get(key) if value is None else value
 
     @property
     def validations(self) -> list[dict]:
@@ -101,3 +126,27 @@ def load_run_facts(run_dir: Path | str) -> RunFacts:
         read_scalars(run_dir),
         examples=read_recon_examples(run_dir),
     )
+
+
+YARDSTICK_KINDS = {
+    "noise_floor": "noise floor",
+    "bayes": "Bayes classifier",
+    "gaussian_rate_distortion": "Gaussian D(R)",
+    "pca": "PCA",
+    "kmeans": "k-means",
+}
+
+
+def yardstick_label(name: str, yardstick: dict) -> str:
+    """What a figure calls a yardstick: its name (which says its role: an optimum, a bound or a
+    reference) and what it is, e.g. ``linear reference (PCA, latent 4)``."""
+    kind = yardstick.get("kind")
+    details = [YARDSTICK_KINDS.get(kind, kind)] if kind else []
+    if "latent_dim" in yardstick:
+        details.append(f"latent {yardstick['latent_dim']}")
+    if "levels" in yardstick:
+        details.append(f"{yardstick['levels']} levels")
+    if "bits_per_sample" in yardstick:
+        details.append(f"{yardstick['bits_per_sample']:g} bits")
+    described = f" ({', '.join(details)})" if details else ""
+    return f"{name.replace('_', ' ')}{described}"

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from thesis_ml.models.mlp import mlp_layers
-from thesis_ml.tokenizers import Quantized, Tokenizer, build_tokenizer
+from thesis_ml.tokenizers.base import Quantized, Tokenizer
+from thesis_ml.tokenizers.registry import build_tokenizer
 from thesis_ml.utils.registry import select
 
 

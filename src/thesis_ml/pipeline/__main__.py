@@ -1,6 +1,7 @@
 """The pipeline's steps as commands, so that every Snakemake rule is one thin shell line.
 
     python -m thesis_ml.pipeline generate-data --config-json JSON --out results/data/ID.pt
+    python -m thesis_ml.pipeline quantizer-reference --data results/data/ID.pt --levels L --out F
     python -m thesis_ml.pipeline train --config-json JSON --data results/data/ID.pt --run-dir DIR
     python -m thesis_ml.pipeline report --out results/SWEEP/report [--overrides-json J] RUN_DIR...
     python -m thesis_ml.pipeline status results/SWEEP
@@ -22,6 +23,7 @@ from thesis_ml.errors import exit_status
 # rule depends on are the import closure of this module and its step's, rules/sources.smk).
 STEP_MODULES = {
     "generate-data": "thesis_ml.pipeline.generate_data",
+    "quantizer-reference": "thesis_ml.pipeline.reference_step",
     "train": "thesis_ml.pipeline.train_step",
     "report": "thesis_ml.pipeline.report_step",
     "status": "thesis_ml.pipeline.status",
@@ -36,10 +38,24 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--config-json", required=True, help="the data config section")
     generate.add_argument("--out", required=True, help="dataset file to write")
 
+    reference = steps.add_parser(
+        "quantizer-reference", help="fit the k-means reference of one level count"
+    )
+    reference.add_argument("--data", required=True, help="dataset file from generate-data")
+    reference.add_argument("--levels", required=True, type=int, help="centroids (code levels)")
+    reference.add_argument("--threads", type=int, default=1, help="threads of the k-means")
+    reference.add_argument("--out", required=True, help="JSON file to write")
+
     train = steps.add_parser("train", help="train one run of a sweep")
     train.add_argument("--config-json", required=True, help="the resolved run config")
     train.add_argument("--data", required=True, help="dataset file from generate-data")
     train.add_argument("--run-dir", required=True, help="directory of the run")
+    train.add_argument(
+        "--quantizer-references",
+        nargs="*",
+        default=[],
+        help="quantizer-reference files of the run's code (else the run computes its own)",
+    )
     train.add_argument(
         "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"
     )

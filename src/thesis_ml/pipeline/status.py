@@ -1,4 +1,5 @@
-"""How far a sweep has got, read from its runs' facts: done, running, diverged, failed."""
+"""How far a sweep has got, read from its runs' facts: finished (completed or stopped early),
+running, diverged, failed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from thesis_ml.facts import FactsError, final_event, read_events
+from thesis_ml.facts import FINISHED_STATUSES, FactsError, final_event, read_events
 
 # A run with facts but no on_train_end is still running, or was killed (Snakemake reruns it).
 RUNNING = "running or interrupted"
@@ -33,11 +34,12 @@ def format_status(states: dict[str, list[str]]) -> str:
     counts = Counter({state: len(names) for state, names in states.items()})
     lines = [", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no runs yet"]
     for state, names in sorted(states.items()):
-        if state != "completed":
+        if state not in FINISHED_STATUSES:  # the runs that need a look are listed by name
             lines += [f"{state}:"] + [f"  {name}" for name in names]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> None:
-    """``python -m thesis_ml.pipeline status SWEEP_DIR``: print the counts and the unfinished."""
+    """``python -m thesis_ml.pipeline status SWEEP_DIR``: print the counts and the runs that did
+    not finish."""
     print(format_status(sweep_status(args.sweep_dir)))

@@ -8,6 +8,7 @@ import json
 
 from thesis_ml.config import to_struct_config, validate
 from thesis_ml.data.dataset import load_dataset
+from thesis_ml.pipeline.reference_step import attach
 from thesis_ml.train import run_loop
 
 
@@ -16,4 +17,6 @@ def run(args: argparse.Namespace) -> None:
     config["run_dir"] = args.run_dir
     if config["trainer"]["num_threads"] is None:
         config["trainer"]["num_threads"] = args.threads
-    run_loop(to_struct_config(config), dataset=load_dataset(args.data), live_plots=False)
+    dataset = load_dataset(args.data)
+    attach(dataset, args.quantizer_references)
+    run_loop(to_struct_config(config), dataset=dataset, live_plots=False)

@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from thesis_ml.facts import RunFacts
+from thesis_ml.facts.run import yardstick_label
 
 # A span of values wider than this ratio is drawn on a log axis (it crosses a decade).
 LOG_SCALE_RATIO = 10.0
 SPLIT_STYLE = {"train": {"color": "tab:blue"}, "val": {"color": "tab:orange"}}
 SPLIT_LABEL = {"train": "train", "val": "validation"}
 REFERENCE_STYLE = {"linestyle": "--", "linewidth": 1.2}
+YARDSTICK_COLOR = {
+    "optimum": "black",
+    "lower_bound": "tab:purple",
+    "linear_reference": "tab:gray",
+    "quantizer_reference": "tab:brown",
+}
 
 
 # Fixed margins in inches, wide enough for tick labels, axis labels, panel titles and the
@@ -80,11 +87,24 @@ def plot_splits(
 
 
 def reference_line(ax, value: float | None, label: str, color: str = "black") -> list[float]:
-    """A horizontal dashed line at a known bound; nothing when the bound is unknown."""
+    """A horizontal dashed line at a known value; nothing when the value is unknown."""
     if value is None:
         return []
     ax.axhline(value, color=color, label=label, **REFERENCE_STYLE)
     return [value]
+
+
+def yardstick_lines(ax, facts: RunFacts) -> list[float]:
+    """A line at each of the run's yardsticks on validation, named for what it is (an optimum,
+    a bound or a reference); returns the values drawn."""
+    drawn: list[float] = []
+    for name, yardstick in facts.yardsticks.items():
+        value = yardstick.get("val_loss")
+        if value:  # a zero (PCA keeping every component) has no place on a log axis
+            label = f"{yardstick_label(name, yardstick)}, val"
+            color = YARDSTICK_COLOR.get(name, "black")
+            drawn += reference_line(ax, float(value), label, color)
+    return drawn
 
 
 def finish(ax, title: str, ylabel: str, values: Sequence[float], xlabel: str = "epoch") -> None:

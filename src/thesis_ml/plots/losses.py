@@ -1,9 +1,10 @@
-"""Family ``losses``: train and validation loss per epoch, against the known optimum."""
+"""Family ``losses``: train and validation loss per epoch against the run's yardsticks, and
+the gap to the one the run is judged by (its ``reference_kind``)."""
 
 from __future__ import annotations
 
 from thesis_ml.facts import RunFacts
-from thesis_ml.plots.drawing import finish, plot_splits, reference_line
+from thesis_ml.plots.drawing import finish, plot_splits, reference_line, yardstick_lines
 
 TITLE = "Loss"
 
@@ -15,7 +16,7 @@ def missing(facts: RunFacts, options) -> str | None:
 
 
 def panel_count(facts: RunFacts, options, full: bool) -> int:
-    return 2 if full and _optimum(facts) else 1
+    return 2 if full and _reference_loss(facts) else 1
 
 
 def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
@@ -26,7 +27,7 @@ def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
         epochs, task = facts.series("val", "val_loss")
         ax.plot(epochs, task, color="tab:red", label="validation task loss")
         values += task
-    values += reference_line(ax, _optimum(facts), "known optimum (val)")
+    values += yardstick_lines(ax, facts)
     if full:
         _mark_best(ax, facts)
     finish(ax, f"{TITLE} per epoch", f"loss ({unit})", values)
@@ -35,16 +36,18 @@ def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
 
 
 def _draw_gap(ax, facts: RunFacts) -> None:
-    """Relative excess of the validation loss over the optimum: how far training still has to go."""
-    optimum = _optimum(facts)
+    """Relative excess of the validation loss over the reference yardstick: how far the run is
+    from it (below zero: it beats a reference)."""
+    reference = _reference_loss(facts)
+    name = facts.reference_kind.replace("_", " ")
     epochs, losses = facts.series("val", "val_loss")
-    gaps = [100 * (loss / optimum - 1) for loss in losses]
+    gaps = [100 * (loss / reference - 1) for loss in losses]
     ax.plot(epochs, gaps, color="tab:orange", label="validation")
     positive = [g for g in gaps if g > 0]
-    finish(ax, "Gap to the known optimum", "validation loss above optimum (%)", positive)
-    if len(positive) < len(gaps):  # a log axis cannot show a loss at or below the optimum
+    finish(ax, f"Gap to {name}", f"validation loss above the {name} (%)", positive)
+    if len(positive) < len(gaps):  # a log axis cannot show a loss at or below the reference
         ax.set_yscale("linear")
-        reference_line(ax, 0.0, "optimum")
+        reference_line(ax, 0.0, name)
 
 
 def _mark_best(ax, facts: RunFacts) -> None:
@@ -62,8 +65,8 @@ def _mark_best(ax, facts: RunFacts) -> None:
         )
 
 
-def _optimum(facts: RunFacts) -> float | None:
-    value = facts.optimum.get("val_loss")
+def _reference_loss(facts: RunFacts) -> float | None:
+    value = facts.reference.get("val_loss")
     return float(value) if value else None
 
 

@@ -1,8 +1,10 @@
-"""Family ``metrics``: accuracy (binary tasks) and the learning rate per epoch."""
+"""Family ``metrics``: accuracy (binary tasks, against the Bayes classifier's) and the learning
+rate per epoch."""
 
 from __future__ import annotations
 
 from thesis_ml.facts import RunFacts
+from thesis_ml.facts.run import yardstick_label
 from thesis_ml.plots.drawing import finish, plot_splits, reference_line
 
 # Columns this family draws, in panel order; a run shows the ones it has values for.
@@ -26,8 +28,10 @@ def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
 
 def _draw_accuracy(ax, facts: RunFacts) -> None:
     values = plot_splits(ax, facts, "accuracy", scale=100)
-    bayes = facts.optimum.get("val_accuracy")
-    values += reference_line(ax, 100 * bayes if bayes else None, "Bayes optimum (val)")
+    optimum = facts.yardsticks.get("optimum", {})
+    bayes = optimum.get("val_accuracy")
+    label = f"{yardstick_label('optimum', optimum)}, val"
+    values += reference_line(ax, 100 * bayes if bayes else None, label)
     finish(ax, "Accuracy per epoch", "accuracy (%)", values)
 
 

@@ -1,4 +1,5 @@
-"""Family ``recon``: reconstruction error per epoch against its bounds, and (mode ``visuals``)
+"""Family ``recon``: reconstruction error per epoch against the run's yardsticks (those that
+apply to its code: lower bound D(R), linear and quantizer references), and (mode ``visuals``)
 inputs next to their reconstructions for a few validation samples.
 
 The examples come from ``facts/recon_examples.json``, which ``train.fit.fit`` writes after the
@@ -10,15 +11,10 @@ from __future__ import annotations
 import logging
 
 from thesis_ml.facts import RunFacts
-from thesis_ml.plots.drawing import finish, plot_splits, reference_line
+from thesis_ml.plots.drawing import finish, plot_splits, yardstick_lines
 
 log = logging.getLogger(__name__)
 
-# Known lower bounds on the reconstruction MSE, from the optimum dict of on_train_start.
-BOUNDS = (
-    ("pca_bound", "PCA bound (best linear code)", "black"),
-    ("rate_distortion_bound", "rate-distortion bound", "tab:red"),
-)
 MAX_EXAMPLES = 4
 
 
@@ -37,9 +33,7 @@ def panel_count(facts: RunFacts, options, full: bool) -> int:
 def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
     ax = axes[0]
     values = plot_splits(ax, facts, "recon_mse")
-    for key, label, color in BOUNDS:
-        bound = facts.optimum.get(key)
-        values += reference_line(ax, float(bound) if bound else None, label, color)
+    values += yardstick_lines(ax, facts)
     finish(ax, "Reconstruction error per epoch", "MSE per element (data units squared)", values)
     if full and options["mode"] == "visuals":
         if facts.examples:

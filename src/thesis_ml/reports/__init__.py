@@ -5,6 +5,7 @@ From a notebook::
     from thesis_ml.reports import load_runs, load_scalars
 
     summary = load_runs("results/my_sweep")        # one row per run (a pandas DataFrame)
+    summary[["group", "best_test_loss", "reference_kind", "gap_best_rel"]]
     curves = load_scalars("results/my_sweep", split="val")  # per-epoch scalars, long form
 
 From the pipeline: ``build_report(run_dirs, out_dir, overrides)``; from the shell:
@@ -33,6 +34,18 @@ def load_runs(
     seed_keys: Iterable[str] | None = None,
 ):
     """The summary of the runs (one row each): a sweep directory, one run, or a list of runs.
+
+    Columns: ``run_id``, ``run_dir``, ``group``, ``n_seeds``, the config keys that differ, then
+    :data:`~thesis_ml.reports.summary.RESULT_COLUMNS`: the headline ``best_test_loss`` (the
+    weights of the best validation epoch, measured on test) beside ``best_val_loss`` and the
+    ``final_*`` numbers, timings, compression, VQ code usage, the ``reference_kind`` the run is
+    judged by with ``reference_test_loss``, ``gap_best_rel`` and ``gap_final_rel`` (test loss /
+    reference - 1), each yardstick's test loss (``optimum``, ``lower_bound``,
+    ``linear_reference``, ``quantizer_reference``; NaN where the run has none) with
+    ``gap_<name>_rel``, ``omitted_yardsticks`` (``"name: why; ..."``) and the provenance
+    (``git_commit``, ``git_dirty``, ``host``, ``thesis_ml_version``, ``torch_version``,
+    ``started_at``). ``status`` is ``completed``, ``stopped_early`` (both results) or
+    ``diverged``.
 
     Incomplete runs raise :class:`IncompleteRunsError` listing every problem, or with
     ``allow_incomplete`` are left out and listed in ``frame.attrs["skipped"]``. The keys

@@ -93,10 +93,14 @@ def report_data(runset: RunSet, summary):
 
     eigenvalues = {}
     for run in runset.runs:
-        optimum = run.optimum
-        if optimum.get("eigenvalues"):
-            eigenvalues[run.run_id] = list(optimum["eigenvalues"])
-    return ReportData(summary, scalars_frame(runset, split="val"), eigenvalues)
+        # A discrete code's lower bound states them; a continuous run's data meta does.
+        recorded = run.yardsticks.get("lower_bound", {}).get("eigenvalues") or (
+            run.start.get("data") or {}
+        ).get("eigenvalues")
+        if recorded:
+            eigenvalues[run.run_id] = list(recorded)
+    yardsticks = {run.run_id: run.yardsticks for run in runset.runs}
+    return ReportData(summary, scalars_frame(runset, split="val"), eigenvalues, yardsticks)
 
 
 def report_dir(settings: Mapping, runset: RunSet) -> Path:

@@ -1,9 +1,10 @@
 """Finding run directories and reading their facts, with every problem named.
 
 A run directory holds ``cfg.yaml`` or ``facts/``. A run is complete for a report when it has a
-readable ``cfg.yaml``, a ``facts/scalars.csv`` with at least :data:`REQUIRED_COLUMNS` and one val
-row per recorded epoch, and a ``facts/events.jsonl`` with an ``on_train_end`` record. Problems
-are collected over all runs first, so one report attempt lists every one of them.
+readable ``cfg.yaml``, a ``facts/scalars.csv`` with at least :data:`REQUIRED_COLUMNS` (and, for
+a finished run, one val row per epoch it trained), and a ``facts/events.jsonl`` with an
+``on_train_end`` record. Problems are collected over all runs first, so one report attempt
+lists every one of them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from thesis_ml.config import ConfigError
 from thesis_ml.facts import (
     EVENTS_FILE,
     FACTS_SUBDIR,
+    FINISHED_STATUSES,
     SCALARS_FILE,
     FactsError,
     RunFacts,
@@ -131,9 +133,11 @@ def _guard(read, problems: list[str]):
 
 
 def _check_epochs(run_dir: Path, end: dict, scalars: list[dict], problems: list[str]) -> None:
-    """A completed run has one val row per epoch; fewer means scalars.csv was cut short."""
-    if end.get("status") != "completed":
-        return  # diverged and failed runs stop early by design
+    """A finished run has one val row per epoch it trained (``epochs``, fewer than asked for
+    when it stopped early); fewer rows mean scalars.csv was cut short."""
+    status = end.get("status")
+    if status not in FINISHED_STATUSES:
+        return  # a diverged run's last epochs may have no finite rows
     recorded = {row["epoch"] for row in scalars if row["split"] == "val"}
     expected = set(range(1, int(end.get("epochs") or 0) + 1))
     missing = sorted(expected - recorded)
@@ -141,7 +145,7 @@ def _check_epochs(run_dir: Path, end: dict, scalars: list[dict], problems: list[
         problems.append(
             f"{_rel(run_dir, SCALARS_FILE)}: truncated: val rows for {len(recorded)} of "
             f"{len(expected)} epochs (first missing: epoch {missing[0]}) though "
-            f"on_train_end says status=completed"
+            f"on_train_end says status={status}, epochs={len(expected)}"
         )
 
 

@@ -12,17 +12,31 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from thesis_ml.facts import YARDSTICKS
 from thesis_ml.reports.runs import RunFacts, RunSet
 
-# Columns of the summary, in order; the differing config keys go after GROUP_COLUMNS.
+# Columns of the summary, in order; the differing config keys go after GROUP_COLUMNS. The
+# headline is best_test_loss: the weights selected on validation, measured on test.
 GROUP_COLUMNS = ("run_id", "run_dir", "group", "n_seeds")
+PROVENANCE_COLUMNS = {  # column -> key of on_train_start "provenance"
+    "git_commit": "git_commit",
+    "git_dirty": "git_dirty",
+    "host": "host",
+    "thesis_ml_version": "thesis_ml",
+    "torch_version": "torch",
+    "started_at": "started_at",
+}
 RESULT_COLUMNS = (
     "tokenizer",
     "status",
     "epochs",
     "best_epoch",
+    "best_test_loss",
     "best_val_loss",
+    "final_test_loss",
     "final_val_loss",
+    "best_test_accuracy",
+    "best_val_accuracy",
     "total_time_s",
     "epoch_time_s",
     "samples_per_s",
@@ -32,12 +46,14 @@ RESULT_COLUMNS = (
     "final_perplexity",
     "final_code_usage",
     "final_dead_codes",
-    "optimum_kind",
-    "optimum_val_loss",
-    "pca_bound",
-    "rate_distortion_bound",
+    "reference_kind",
+    "reference_test_loss",
     "gap_best_rel",
     "gap_final_rel",
+    *YARDSTICKS,  # each yardstick's test loss
+    *(f"gap_{name}_rel" for name in YARDSTICKS),  # the selected weights' gap to it, on test
+    "omitted_yardsticks",
+    *PROVENANCE_COLUMNS,
 )
 
 
@@ -131,20 +147,28 @@ def summary_rows(runset: RunSet, ignore_keys: Iterable[str], seed_keys: Iterable
 
 def run_results(run: RunFacts) -> dict:
     """The RESULT_COLUMNS of one run, from its facts."""
-    end, start = run.end, run.start
+    end, start = run.end or {}, run.start
+    best, final = end.get("best") or {}, end.get("final") or {}
     val_rows = run.val_rows
     last_val = val_rows[-1] if val_rows else {}
-    optimum = run.optimum
     compression = start.get("compression") or end.get("compression") or {}
+    yardsticks, reference_kind = run.yardsticks, run.reference_kind
     gap = end.get("gap") or {}
+    best_gap, final_gap = gap.get("best") or {}, gap.get("final") or {}
     epoch_times = [row["epoch_time_s"] for row in val_rows if row["epoch_time_s"] is not None]
+    provenance = run.provenance
+    omitted = "; ".join(f"{name}: {why}" for name, why in run.omitted_yardsticks.items())
     return {
         "tokenizer": start.get("tokenizer"),
         "status": end.get("status"),
         "epochs": end.get("epochs"),
-        "best_epoch": (end.get("best") or {}).get("epoch"),
-        "best_val_loss": (end.get("best") or {}).get("val_loss"),
-        "final_val_loss": (end.get("final") or {}).get("val_loss"),
+        "best_epoch": best.get("epoch"),
+        "best_test_loss": best.get("test_loss"),
+        "best_val_loss": best.get("val_loss"),
+        "final_test_loss": final.get("test_loss"),
+        "final_val_loss": final.get("val_loss"),
+        "best_test_accuracy": best.get("test_accuracy"),
+        "best_val_accuracy": best.get("val_accuracy"),
         "total_time_s": end.get("wall_time_s"),
         "epoch_time_s": math.fsum(epoch_times) / len(epoch_times) if epoch_times else None,
         "samples_per_s": end.get("samples_per_s"),
@@ -154,12 +178,14 @@ def run_results(run: RunFacts) -> dict:
         "final_perplexity": last_val.get("perplexity"),
         "final_code_usage": last_val.get("code_usage"),
         "final_dead_codes": last_val.get("dead_codes"),
-        "optimum_kind": optimum.get("kind"),
-        "optimum_val_loss": optimum.get("val_loss"),
-        "pca_bound": optimum.get("pca_bound"),
-        "rate_distortion_bound": optimum.get("rate_distortion_bound"),
-        "gap_best_rel": (gap.get("best") or {}).get("val_loss_rel"),
-        "gap_final_rel": (gap.get("final") or {}).get("val_loss_rel"),
+        "reference_kind": reference_kind,
+        "reference_test_loss": run.reference.get("test_loss"),
+        "gap_best_rel": best_gap.get(reference_kind, {}).get("test_loss_rel"),
+        "gap_final_rel": final_gap.get(reference_kind, {}).get("test_loss_rel"),
+        **{name: yardsticks.get(name, {}).get("test_loss") for name in YARDSTICKS},
+        **{f"gap_{name}_rel": best_gap.get(name, {}).get("test_loss_rel") for name in YARDSTICKS},
+        "omitted_yardsticks": omitted or None,
+        **{column: provenance.get(key) for column, key in PROVENANCE_COLUMNS.items()},
     }
 
 

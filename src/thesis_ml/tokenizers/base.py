@@ -10,8 +10,8 @@ continuous latent into what the decoder sees, and reports:
   loop counts them over a whole split to get :func:`code_usage_metrics`.
 
 A new tokenizer is one module with a :class:`Tokenizer` subclass, its entry in
-``thesis_ml.tokenizers.TOKENIZERS``, one config file in ``configs/phase1/tokenizer/`` and its
-keys in ``schemas/phase1.yaml``.
+``thesis_ml.tokenizers.registry.TOKENIZERS``, its level count in ``tokenizers/codes.py``, one
+config file in ``configs/phase1/tokenizer/`` and its keys in ``schemas/phase1.yaml``.
 """
 
 from __future__ import annotations

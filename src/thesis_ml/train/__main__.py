@@ -19,12 +19,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _summarise(result: dict) -> None:
-    best, gap = result["best"], result["gap"]["best"]
+    best, judged_by = result["best"], result["reference_kind"]
     where = result["run_dir"] or "(ephemeral: logging.save_artifacts=false)"
     print(
-        f"status={result['status']} best_epoch={best['epoch']} best_val_loss={best['val_loss']:.4g}"
+        f"status={result['status']} best_epoch={best['epoch']} "
+        f"test_loss={best['test_loss']:.4g} (val_loss={best['val_loss']:.4g})"
     )
-    print(f"gap to optimum: {gap}")
+    if judged_by:
+        yardstick = result["yardsticks"][judged_by]
+        gap = result["gap"]["best"][judged_by]
+        shown = ", ".join(f"{k}={v:+.4g}" for k, v in gap.items() if k.startswith("test_"))
+        print(
+            f"vs {judged_by} ({yardstick['role']}, {yardstick['kind']}) "
+            f"{yardstick['test_loss']:.4g}: {shown or 'no test value'}"
+        )
+    for name, reason in result["omitted_yardsticks"].items():
+        print(f"no {name}: {reason}")
     print(f"run_dir: {where}")
 
 

@@ -2,8 +2,8 @@
 
 Selected by ``trainer.loop=ae`` (``phase1/trainer=ae`` sets it) or ``trainer.loop=vqae``, which
 differs only in the tokenizer a config without ``phase1/tokenizer`` gets (vq instead of none).
-The model reconstructs the inputs x of whatever ``cfg.data`` holds; on the reconstruction task
-the best possible error is known (:mod:`thesis_ml.data.bounds`) and recorded as the optimum.
+The model reconstructs the inputs x of whatever ``cfg.data`` holds, and is compared against a
+lower bound, a linear and a quantizer reference (:mod:`thesis_ml.data.references`).
 
 Facts per epoch and split: ``recon_mse``, ``aux_loss`` and, for a discrete tokenizer,
 ``perplexity``, ``code_usage`` and ``dead_codes`` from code counts over the whole split. The
@@ -27,11 +27,16 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 
 from thesis_ml.config import compose, to_plain_dict, to_struct_config
-from thesis_ml.data.bounds import compression, empirical_eigenvalues, reconstruction_optimum
+from thesis_ml.data.bounds import compression
 from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.loaders import TensorLoader
+from thesis_ml.data.references import (
+    reconstruction_yardsticks,
+    stored_or_computed_quantizer_reference,
+)
 from thesis_ml.models.autoencoder import Autoencoder, build_autoencoder
-from thesis_ml.tokenizers import code_usage_metrics
+from thesis_ml.tokenizers.base import code_usage_metrics
+from thesis_ml.tokenizers.codes import code_levels
 from thesis_ml.train.fit import fit
 from thesis_ml.train.runtime import Autocast, forward_precision, training_session
 from thesis_ml.train.train_test import make_optimizer, make_scheduler
@@ -40,6 +45,8 @@ from thesis_ml.train.train_test import make_optimizer, make_scheduler
 PHASE1_DEFAULTS = {"encoder": "mlp", "tokenizer": "none", "decoder": "mlp", "trainer": "ae"}
 # Validation samples the figures show next to their reconstructions.
 RECON_EXAMPLES = 4
+# Dataset metadata the facts leave out: the yardsticks already hold what a run uses of them.
+BULKY_META = ("linear_references", "quantizer_references")
 
 
 def with_phase1_defaults(cfg: DictConfig, tokenizer: str = "none") -> DictConfig:
@@ -119,9 +126,9 @@ def evaluate(
     aux_weight: float,
     autocast: Autocast = contextlib.nullcontext,
 ) -> dict:
-    """Validation pass; ``val_loss`` is the reconstruction MSE the optimum bounds."""
+    """Evaluation pass; ``task_loss`` is the reconstruction MSE the yardsticks compare with."""
     metrics, counts = run_epoch(model, loader, aux_weight, autocast=autocast)
-    metrics["val_loss"] = metrics["recon_mse"]
+    metrics["task_loss"] = metrics["recon_mse"]
     if counts is not None:
         metrics["code_counts"] = counts.tolist()
     return metrics
@@ -141,36 +148,29 @@ def train(
     """
     cfg = with_phase1_defaults(cfg, tokenizer)
     with training_session(cfg, dataset, live_plots) as session:
-        run, device, meta = session.run, session.device, session.meta
-        train_loader, val_loader = session.train_loader, session.val_loader
+        run, device, meta, loaders = session.run, session.device, session.meta, session.loaders
         n_features = meta["input_dim"]
         model = build_autoencoder(cfg.phase1, n_features).to(device)
         optimizer = make_optimizer(model, cfg.trainer, device)
         scheduler = make_scheduler(optimizer, cfg.trainer)
         bits = model.tokenizer.bits_per_sample
-        x_val = val_loader.tensors[0]
-        optimum = reconstruction_optimum(
-            empirical_eigenvalues(x_val.cpu()),
-            int(cfg.phase1.encoder.latent_dim),
-            bits,
-            population_eigenvalues=meta.get("eigenvalues"),
-        )
         aux_weight = float(cfg.phase1.trainer.aux_weight)
         autocast = forward_precision(device, cfg.trainer.precision)
+        x_val = loaders["val"].tensors[0]
         return fit(
             run,
             model,
             train_epoch=lambda: train_one_epoch(
-                model, train_loader, optimizer, aux_weight, scheduler, autocast
+                model, loaders["train"], optimizer, aux_weight, scheduler, autocast
             ),
-            evaluate=lambda: evaluate(model, val_loader, aux_weight, autocast),
+            evaluate=lambda split: evaluate(model, loaders[split], aux_weight, autocast),
             n_train=meta["n_train"],
-            optimum=optimum,
+            comparison=comparison(cfg.phase1, session.dataset),
             lr=float(cfg.trainer.lr),
             start_payload={
                 "task": meta["task"],
                 "device": str(device),
-                "data": meta,
+                "data": {k: v for k, v in meta.items() if k not in BULKY_META},
                 "tokenizer": cfg.phase1.tokenizer.kind,
                 "compression": compression(bits, n_features),
             },
@@ -181,6 +181,17 @@ def train(
             },
             examples=lambda: reconstruct(model, x_val[:RECON_EXAMPLES]),
         )
+
+
+def comparison(phase1: DictConfig, dataset: Dataset) -> dict:
+    """The yardsticks of an autoencoder of ``phase1`` on ``dataset`` (see data.references)."""
+    latent_dim = int(phase1.encoder.latent_dim)
+    levels = code_levels(phase1.tokenizer, latent_dim)
+    quantizer = None
+    if levels is not None:
+        threads = torch.get_num_threads()  # what the run's training is allowed
+        quantizer = stored_or_computed_quantizer_reference(dataset, levels, threads)
+    return reconstruction_yardsticks(dataset, latent_dim, levels, quantizer)
 
 
 @torch.inference_mode()

@@ -1,15 +1,16 @@
 """The epoch driver every training loop shares.
 
 A loop supplies two callables: ``train_epoch()`` runs one pass over the training data and
-``evaluate()`` one over the validation data. Each returns a dict of metrics: keys that are
-columns of ``facts.SCALAR_COLUMNS`` go to ``scalars.csv``, the others only to the events.
-:func:`fit` is the epoch loop; timing and recording an epoch, the best epoch, divergence,
-checkpoints and the result are the small helpers below it.
+``evaluate(split)`` one over the ``"val"`` or ``"test"`` data. Each returns a dict of metrics:
+``loss`` (the objective), optionally ``task_loss`` (what the yardsticks compare with, when the
+objective adds more), and others; keys that are columns of ``facts.SCALAR_COLUMNS`` go to
+``scalars.csv``, the rest only to the events. :func:`fit` is the epoch loop: the best epoch is
+chosen on validation, and when the run ends its final and its selected weights are measured on
+the test split, the headline numbers (:mod:`thesis_ml.train.outcome`).
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +21,17 @@ from omegaconf import OmegaConf
 
 from thesis_ml.facts import SCALAR_COLUMNS
 from thesis_ml.models.mlp import count_parameters
+from thesis_ml.provenance import provenance
+from thesis_ml.run_directory import WEIGHT_FILES
 from thesis_ml.train.checkpoint import remove_checkpoint, restore_state, save_checkpoint
+from thesis_ml.train.outcome import (
+    divergence,
+    gaps,
+    improves,
+    named_metrics,
+    stall,
+    status_of,
+)
 from thesis_ml.train.runtime import Run
 
 Metrics = dict[str, object]
@@ -34,6 +45,9 @@ class Progress:
 
     history: dict[str, list] = field(default_factory=dict)
     best: dict = field(default_factory=dict)
+    best_state: dict = field(default_factory=dict)  # the selected weights, on the CPU
+    improved_at: int = 0  # last epoch that beat the best by more than min_delta (early stopping)
+    improved_loss: float | None = None
     train_time_s: float = 0.0
     reference_loss: float | None = None  # the untrained model's loss, for divergence
     wall_time_s: float = 0.0
@@ -53,42 +67,52 @@ def fit(
     run: Run,
     model: torch.nn.Module,
     train_epoch: Callable[[], Metrics],
-    evaluate: Callable[[], Metrics],
+    evaluate: Callable[[str], Metrics],
     *,
     n_train: int,
-    optimum: Mapping,
+    comparison: Mapping,
     lr: float,
     start_payload: Mapping | None = None,
     resumables: Mapping[str, object] | None = None,
     examples: Examples | None = None,
 ) -> dict:
-    """Train for ``cfg.trainer.epochs`` epochs and return the run's result.
+    """Train for up to ``cfg.trainer.epochs`` epochs and return the run's result.
 
-    ``resumables`` are the loop's parts with a state a checkpoint must hold (optimizer,
-    scheduler, shuffle generator; None entries are skipped). A run stops early with status
-    ``diverged`` when its training loss is not finite or grows beyond
-    ``trainer.divergence_factor`` times the untrained model's loss (one validation pass
-    before the first epoch: a rate that explodes does so within the first epoch already).
-    ``examples`` are stored in the facts after the last epoch's validation.
+    ``comparison`` holds the run's ``yardsticks``, ``reference_kind`` and
+    ``omitted_yardsticks`` (docs/facts.md). ``resumables`` are the loop's parts with a state a
+    checkpoint must hold (optimizer, scheduler, shuffle generator; None entries are skipped).
+    A run stops with status ``diverged`` when its training loss is not finite or grows beyond
+    ``trainer.divergence_factor`` times the untrained model's loss (one validation pass before
+    the first epoch: a rate that explodes does so within the first epoch already), and with
+    ``stopped_early`` when ``trainer.early_stopping`` says so. ``examples`` are stored in the
+    facts after the last epoch's validation.
     """
-    epochs = int(run.cfg.trainer.epochs)
+    cfg = run.cfg
+    epochs = int(cfg.trainer.epochs)
     resumables = {name: part for name, part in (resumables or {}).items() if part}
-    blow_up = OmegaConf.select(run.cfg, "trainer.divergence_factor", default=None)
-    every = int(OmegaConf.select(run.cfg, "trainer.checkpoint_every", default=0) or 0)
+    blow_up = OmegaConf.select(cfg, "trainer.divergence_factor", default=None)
+    every = int(OmegaConf.select(cfg, "trainer.checkpoint_every", default=0) or 0)
+    patience = OmegaConf.select(cfg, "trainer.early_stopping.patience", default=None)
+    min_delta = float(OmegaConf.select(cfg, "trainer.early_stopping.min_delta", default=0.0))
     first, progress = start_or_resume(
-        run, model, evaluate, resumables, blow_up, optimum, start_payload
+        run, model, evaluate, resumables, blow_up, {**comparison, **dict(start_payload or {})}
     )
-    reason = None
+    diverged = stalled = None
     for number in range(first, epochs + 1):
         epoch = run_epoch(run, number, train_epoch, evaluate, n_train, lr, progress)
-        if number == epochs and examples is not None:
+        diverged = divergence(epoch.train["loss"], progress.reference_loss, blow_up)
+        if improves(epoch.val["val_loss"], progress.improved_loss, min_delta):
+            progress.improved_at, progress.improved_loss = number, epoch.val["val_loss"]
+        stalled = stall(number, progress.improved_at, patience, min_delta)
+        last = number == epochs or diverged or stalled
+        if last and not diverged and examples is not None:
             run.facts.recon_examples(number, *examples())
-        record_epoch(run, epoch, progress)
-        reason = divergence(epoch.train["loss"], progress.reference_loss, blow_up)
-        if reason:
-            print(f"warning: run diverged at epoch {number}: {reason}", file=sys.stderr)
+        record_epoch(run, model, epoch, progress)
+        if diverged:
+            print(f"warning: run diverged at epoch {number}: {diverged}", file=sys.stderr)
+        if last:
             break
-        if checkpoint_due(run, every, number, epochs):
+        if checkpoint_due(run, every, number):
             progress.wall_time_s = run.elapsed_s
             save_checkpoint(
                 run.dir,
@@ -98,14 +122,14 @@ def fit(
                 resumables=resumables,
                 progress=asdict(progress),
             )
-    run.save_model(model)
-    result = run_result(run, model, epoch, progress, reason, optimum, n_train)
+    result = finish(run, model, evaluate, epoch, progress, comparison, n_train)
+    result = {**status_of(diverged, stalled), **result}
     run.facts.emit("on_train_end", **{k: v for k, v in result.items() if k != "history"})
     remove_checkpoint(run.dir)  # the run has ended: its outputs are final
     return result
 
 
-def start_or_resume(run, model, evaluate, resumables, blow_up, optimum, start_payload):
+def start_or_resume(run, model, evaluate, resumables, blow_up, start_payload):
     """The first epoch to run and the progress so far: restored from the run's checkpoint, or
     a fresh start announced in the facts."""
     if run.resume:
@@ -116,13 +140,14 @@ def start_or_resume(run, model, evaluate, resumables, blow_up, optimum, start_pa
         return run.resume["epoch"] + 1, progress
     progress = Progress()
     if blow_up is not None:
-        progress.reference_loss = evaluate()["loss"]
+        progress.reference_loss = evaluate("val")["loss"]
+    device = str(next(model.parameters()).device)
     run.facts.emit(
         "on_train_start",
         epochs=int(run.cfg.trainer.epochs),
         n_params=count_parameters(model),
-        optimum=dict(optimum),
-        **dict(start_payload or {}),
+        provenance=provenance(device, torch.get_num_threads()),
+        **dict(start_payload),
     )
     return 1, progress
 
@@ -132,10 +157,11 @@ def run_epoch(run, number, train_epoch, evaluate, n_train, lr, progress: Progres
     epoch_start = time.perf_counter()
     train_metrics = train_epoch()
     train_done = time.perf_counter()
-    val_metrics = evaluate()
+    measured = evaluate("val")
     epoch_end = time.perf_counter()
     progress.train_time_s += train_done - epoch_start
-    val_metrics.setdefault("val_loss", val_metrics["loss"])
+    val_metrics = {k: v for k, v in measured.items() if k != "task_loss"}
+    val_metrics["val_loss"] = measured.get("task_loss", measured["loss"])
     # A loop with a schedule reports the rate it used as train metric "lr".
     timing = {
         "epoch_time_s": epoch_end - epoch_start,
@@ -163,45 +189,50 @@ def run_epoch(run, number, train_epoch, evaluate, n_train, lr, progress: Progres
     return Epoch(number, train_metrics, val_metrics, timing)
 
 
-def record_epoch(run: Run, epoch: Epoch, progress: Progress) -> None:
-    """The epoch's events, its line of the history and the best epoch so far."""
+def record_epoch(run: Run, model: torch.nn.Module, epoch: Epoch, progress: Progress) -> None:
+    """The epoch's events, its line of the history, and the best epoch and weights so far."""
     run.facts.emit("on_validation_end", epoch=epoch.number, metrics=epoch.val)
     run.facts.emit(
         "on_epoch_end", epoch=epoch.number, train=epoch.train, val=epoch.val, **epoch.timing
     )
-    record = {
-        "epoch": epoch.number,
-        **_prefixed("train", epoch.train),
-        **_prefixed("val", epoch.val),
-    }
+    val = named_metrics("val", epoch.val)
+    record = {"epoch": epoch.number, **_prefixed("train", epoch.train), **val}
     for name, value in record.items():
         progress.history.setdefault(name, []).append(value)
-    if not progress.best or _lower(epoch.val["val_loss"], progress.best["val_loss"]):
-        progress.best = {"epoch": epoch.number, **_prefixed("val", epoch.val)}
+    if improves(val["val_loss"], progress.best.get("val_loss")) or not progress.best:
+        progress.best = {"epoch": epoch.number, **val}
+        progress.best_state = _cpu_copy(model.state_dict())
 
 
-def checkpoint_due(run: Run, every: int, epoch: int, epochs: int) -> bool:
-    """Every ``every`` (``trainer.checkpoint_every``) epochs of a kept run, not after the last."""
-    return run.keep and bool(every) and epoch % every == 0 and epoch < epochs
+def checkpoint_due(run: Run, every: int, epoch: int) -> bool:
+    """Every ``every`` (``trainer.checkpoint_every``) epochs of a kept run (never after the
+    last: the caller ends the run instead)."""
+    return run.keep and bool(every) and epoch % every == 0
 
 
-def run_result(run, model, epoch: Epoch, progress, reason, optimum, n_train: int) -> dict:
-    """The result dict a loop returns (and, without its history, the on_train_end record)."""
+def finish(run, model, evaluate, epoch: Epoch, progress, comparison, n_train: int) -> dict:
+    """Save the final and the selected weights, measure both on test, and return the result
+    (without its status). The model is left holding the selected weights."""
+    run.save_model(model, "final")
     final = {
         "epoch": epoch.number,
-        **_prefixed("val", epoch.val),
+        **named_metrics("val", epoch.val),
+        **named_metrics("test", evaluate("test")),
         "train_loss": epoch.train["loss"],
     }
-    best = progress.best
+    if progress.best_state:
+        model.load_state_dict(progress.best_state)
+    run.save_model(model, "selected")
+    best = {**progress.best, **named_metrics("test", evaluate("test"))}
+    yardsticks = comparison["yardsticks"]
     return {
-        "status": "diverged" if reason else "completed",
-        **({"reason": reason} if reason else {}),
         "run_dir": str(run.dir) if run.keep else None,
         "epochs": epoch.number,
         "final": final,
         "best": best,
-        "optimum": dict(optimum),
-        "gap": {"final": gap_to_optimum(final, optimum), "best": gap_to_optimum(best, optimum)},
+        "weights": dict(WEIGHT_FILES),
+        **comparison,
+        "gap": {"final": gaps(final, yardsticks), "best": gaps(best, yardsticks)},
         "n_params": count_parameters(model),
         "wall_time_s": run.elapsed_s,
         "samples_per_s": n_train * epoch.number / max(progress.train_time_s, 1e-12),
@@ -209,26 +240,8 @@ def run_result(run, model, epoch: Epoch, progress, reason, optimum, n_train: int
     }
 
 
-def divergence(loss: float, reference: float | None, factor: float | None) -> str | None:
-    """Why a training loss means the run has diverged, or None while it has not."""
-    if not math.isfinite(loss):
-        return f"training loss is {loss}"
-    if factor is not None and reference is not None and loss > factor * abs(reference):
-        return (
-            f"training loss {loss:.4g} > trainer.divergence_factor={factor:g} x the untrained "
-            f"model's {reference:.4g}"
-        )
-    return None
-
-
-def gap_to_optimum(metrics: Mapping, optimum: Mapping) -> dict:
-    """Relative excess loss over the known optimum, and accuracy points below it."""
-    gap = {}
-    if "val_loss" in metrics and optimum.get("val_loss"):
-        gap["val_loss_rel"] = metrics["val_loss"] / optimum["val_loss"] - 1
-    if "val_accuracy" in metrics and "val_accuracy" in optimum:
-        gap["val_accuracy_points"] = 100 * (optimum["val_accuracy"] - metrics["val_accuracy"])
-    return gap
+def _cpu_copy(state: Mapping[str, torch.Tensor]) -> dict:
+    return {name: tensor.detach().cpu().clone() for name, tensor in state.items()}
 
 
 def _scalar_part(metrics: Mapping) -> dict:
@@ -241,7 +254,3 @@ def _prefixed(prefix: str, metrics: Mapping) -> dict:
         for name, value in metrics.items()
         if isinstance(value, int | float)
     }
-
-
-def _lower(value: float, reference: float) -> bool:
-    return math.isfinite(value) and not value >= reference

@@ -97,8 +97,8 @@ class Run:
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
 
-    def save_model(self, model: torch.nn.Module) -> None:
-        save_weights(self.dir, model)
+    def save_model(self, model: torch.nn.Module, which: str = "final") -> None:
+        save_weights(self.dir, model, which)
 
 
 @contextlib.contextmanager
@@ -154,15 +154,19 @@ def live_plot_listener(run_dir: Path, logging_cfg: Mapping, keep: bool):
 
 @dataclass
 class Session:
-    """What every training loop starts from: the open run, its device, the data on that device
-    and the generator of the shuffles (a checkpoint saves its state)."""
+    """What every training loop starts from: the open run, its device, the dataset and its
+    splits' loaders on that device, and the generator of the shuffles (a checkpoint saves its
+    state)."""
 
     run: Run
     device: torch.device
     generator: torch.Generator
-    train_loader: TensorLoader
-    val_loader: TensorLoader
-    meta: dict
+    loaders: dict[str, TensorLoader]  # by split: train, val, test
+    dataset: Dataset
+
+    @property
+    def meta(self) -> dict:
+        return self.dataset.meta
 
 
 @contextlib.contextmanager
@@ -179,5 +183,6 @@ def training_session(
         torch_threads(cfg.trainer.num_threads),
     ):
         device = select_device(cfg.trainer.device)
-        train_loader, val_loader, meta = make_dataloaders(cfg, generator, dataset)
-        yield Session(run, device, generator, train_loader.to(device), val_loader.to(device), meta)
+        loaders, dataset = make_dataloaders(cfg, generator, dataset)
+        on_device = {split: loader.to(device) for split, loader in loaders.items()}
+        yield Session(run, device, generator, on_device, dataset)

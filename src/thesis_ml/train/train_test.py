@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.loaders import TensorLoader
+from thesis_ml.data.references import supervised_yardsticks
 from thesis_ml.models.registry import build_model
 from thesis_ml.train.fit import fit
 from thesis_ml.train.runtime import Autocast, forward_precision, training_session
@@ -88,13 +89,13 @@ def evaluate(
 
 
 def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
-    """Train ``cfg.model`` on ``cfg.data``; return final and best metrics, history and run dir.
+    """Train ``cfg.model`` on ``cfg.data``; return final and selected (best on validation)
+    metrics on validation and test, the yardsticks and gaps, the history and the run dir.
 
     ``dataset`` skips data generation (the pipeline passes the file it generated once).
     """
     with training_session(cfg, dataset, live_plots) as session:
-        run, device, meta = session.run, session.device, session.meta
-        train_loader, val_loader = session.train_loader, session.val_loader
+        run, device, meta, loaders = session.run, session.device, session.meta, session.loaders
         task = meta["task"]
         model = build_model(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
         optimizer = make_optimizer(model, cfg.trainer, device)
@@ -105,11 +106,11 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
             run,
             model,
             train_epoch=lambda: train_one_epoch(
-                model, train_loader, optimizer, loss_fn, scheduler, autocast
+                model, loaders["train"], optimizer, loss_fn, scheduler, autocast
             ),
-            evaluate=lambda: evaluate(model, val_loader, task, autocast),
+            evaluate=lambda split: evaluate(model, loaders[split], task, autocast),
             n_train=meta["n_train"],
-            optimum=meta["optimum"],
+            comparison=supervised_yardsticks(meta),
             lr=float(cfg.trainer.lr),
             start_payload={"task": task, "device": str(device), "data": meta},
             resumables={

@@ -1,8 +1,8 @@
 """What the report figures share: their input, seed-group statistics, marks and styling.
 
-Every figure draws a configuration (a seed group) as the mean over its completed runs with the
-min-max range over seeds, says how many seeds it has, and marks each diverged or failed run
-with a red cross instead of leaving it out.
+Every figure draws a configuration (a seed group) as the mean over its finished runs (completed
+or stopped early) with the min-max range over seeds, says how many seeds it has, and marks each
+diverged or failed run with a red cross instead of leaving it out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from thesis_ml.facts import FINISHED_STATUSES  # noqa: E402
+
 MAX_LEGEND_GROUPS = 12  # more configurations than this are drawn but not all named
 _DIGITS = re.compile(r"(\d+)")
 UNFINISHED_STYLE = {"marker": "x", "color": "tab:red", "markersize": 8, "linestyle": "none"}
@@ -28,7 +30,8 @@ UNFINISHED_STYLE = {"marker": "x", "color": "tab:red", "markersize": 8, "linesty
 class ReportData:
     summary: pd.DataFrame  # one row per run (see thesis_ml.reports.summary)
     scalars: pd.DataFrame  # val rows of every run, long form, with a run_id column
-    eigenvalues: dict[str, list[float]]  # run_id -> data covariance eigenvalues, where recorded
+    eigenvalues: dict[str, list[float]]  # run_id -> population covariance eigenvalues, if known
+    yardsticks: dict[str, dict]  # run_id -> the run's yardsticks (docs/facts.md)
 
 
 def new_figure(title: str, figsize=(11, 5)):
@@ -46,11 +49,12 @@ def to_bytes(fig, fig_format: str, dpi: int) -> bytes:
 
 
 def finished(frame: pd.DataFrame) -> pd.Series:
-    return frame["status"] == "completed"
+    """Runs that ran as asked (completed or stopped early): the ones a result is drawn from."""
+    return frame["status"].isin(FINISHED_STATUSES)
 
 
 def group_stats(summary: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Per group: mean, min and max of ``columns`` over its completed runs, and run counts."""
+    """Per group: mean, min and max of ``columns`` over its finished runs, and run counts."""
     counts = summary.assign(done=finished(summary)).groupby("group", sort=False)
     counts = counts.agg(n=("run_id", "size"), n_done=("done", "sum"))
     counts = counts.loc[sorted(counts.index, key=natural_key)]
@@ -69,7 +73,7 @@ def natural_key(label: str) -> list:
 
 def group_label(group: str, n: int, n_done: int) -> str:
     n, unfinished = int(n), int(n - n_done)
-    seeds = f"n={n}" + (f", {unfinished} not completed" if unfinished else "")
+    seeds = f"n={n}" + (f", {unfinished} not finished" if unfinished else "")
     return f"{group} ({seeds})"
 
 
@@ -89,7 +93,7 @@ def group_colors(groups: list[str]) -> dict[str, tuple]:
 
 
 def mark_unfinished(ax, summary: pd.DataFrame, x: str, y: str) -> list[str]:
-    """Red crosses at the runs that did not complete; returns notes for those without a point."""
+    """Red crosses at the runs that did not finish; returns notes for those without a point."""
     rows = summary[~finished(summary)]
     drawable = rows[_finite(rows[x]) & _finite(rows[y])]
     if len(drawable):

@@ -1,12 +1,20 @@
-"""Reconstruction error against bits per sample, with the limits no run can cross.
+"""Test reconstruction error against bits per sample, beside what it is compared against.
 
-Points: configurations (mean over seeds, min-max bars), marker by tokenizer; the Pareto front
-(no other configuration has fewer or as many bits and lower error) is joined by a step line.
-Limits: the Gaussian D(R) curve from the data's covariance eigenvalues (reverse water-filling)
-and, for continuous latents, the PCA bound at the run's latent size.
+Points: configurations (mean over seeds of the headline ``best_test_loss``, min-max bars),
+marker by tokenizer; the Pareto front (no other configuration has fewer or as many bits and
+lower error) is joined by a step line. The yardsticks are drawn apart by what they are:
+
+- the *lower bound* D(R), the Gaussian distortion-rate function of the data's population
+  covariance (reverse water-filling): a limit, no code of R bits does better in expectation;
+- the *linear reference*, PCA at each configuration's latent size, at that configuration's
+  bits: an achievable baseline, which a nonlinear or discrete code may beat;
+- the *quantizer reference*, k-means with L centroids at log2(L) bits: an achievable
+  L-level quantizer, a baseline too.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -24,29 +32,40 @@ from thesis_ml.reports.figures.common import (
 )
 
 MARKERS = {"vq": "s", "none": "o"}
+LOWER_BOUND_LABEL = "lower bound D(R) (Gaussian distortion-rate)"
+LINEAR_REFERENCE_LABEL = "linear reference (PCA at the latent size)"
+QUANTIZER_REFERENCE_LABEL = "quantizer reference (k-means, L levels)"
+REFERENCE_STYLE = {"linestyle": "none", "markerfacecolor": "none", "markeredgewidth": 1.5}
 
 
 def draw(data: ReportData):
-    fig, ax = new_figure("Reconstruction error against compression")
+    fig, ax = new_figure("Test reconstruction error against compression")
     summary = data.summary[data.summary["bits_per_sample"].notna()]
     if summary.empty:
         placeholder(ax, "no run records its compression (bits_per_sample):\nno autoencoder runs")
         return fig
-    stats = group_stats(summary, ["best_val_loss", "bits_per_sample"])
+    stats = group_stats(summary, ["best_test_loss", "bits_per_sample"])
     tokenizers = summary.groupby("group", sort=False)["tokenizer"].first()
     markers = {g: MARKERS.get(tokenizers[g], "^") for g in stats.index}
-    legend, caption = draw_group_points(ax, stats, "bits_per_sample", "best_val_loss", markers)
-    drawn = stats.dropna(subset=["best_val_loss_mean", "bits_per_sample_mean"])
-    front = pareto_front(drawn["bits_per_sample_mean"], drawn["best_val_loss_mean"])
+    legend, caption = draw_group_points(ax, stats, "bits_per_sample", "best_test_loss", markers)
+    drawn = stats.dropna(subset=["best_test_loss_mean", "bits_per_sample_mean"])
+    front = pareto_front(drawn["bits_per_sample_mean"], drawn["best_test_loss_mean"])
     if len(front):
         ax.step(*front.T, where="post", color="black", linewidth=1, label="Pareto front")
         ax.plot(*front.T, "o", markersize=13, markerfacecolor="none", markeredgecolor="black")
-    notes = _draw_limits(ax, summary, data.eigenvalues)
-    notes += mark_unfinished(ax, summary, "bits_per_sample", "best_val_loss")
-    ax.set(xlabel="bits per sample of the code", ylabel="best validation MSE (per element)")
+    notes = _draw_lower_bound(ax, summary, data.eigenvalues)
+    references = _draw_linear_references(ax, summary)
+    if references:  # PCA may sit below D(R): its components are floats, not a code of x bits
+        notes.append("linear reference: PCA with latent-size float components, at the code's bits")
+    references += _draw_quantizer_references(ax, summary, data.yardsticks)
+    notes += mark_unfinished(ax, summary, "bits_per_sample", "best_test_loss")
+    ax.set(
+        xlabel="bits per sample of the code",
+        ylabel="test MSE per element (selected weights)",
+    )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    _zoom_to_runs(ax, summary)
+    _zoom_to_runs(ax, pd.concat([summary["best_test_loss"], *references]))
     if (stats["n"] > 1).any():
         notes.insert(0, "points: mean over seeds; bars: min-max over seeds")
     finish(fig, ax, notes, caption, legend)
@@ -65,34 +84,71 @@ def pareto_front(bits, errors) -> np.ndarray:
     return np.array(front).reshape(-1, 2)
 
 
-def _draw_limits(ax, summary, eigenvalues: dict) -> list[str]:
+def _draw_lower_bound(ax, summary, eigenvalues: dict) -> list[str]:
     bits = summary["bits_per_sample"].astype(float)
     grid = np.geomspace(max(bits.min() / 2, 0.5), bits.max() * 2, 200)
     spectra = {tuple(eigenvalues[r]) for r in summary["run_id"] if r in eigenvalues}
     for i, spectrum in enumerate(sorted(spectra)):
-        label = "D(R): Gaussian distortion-rate limit" + (f" (data {i + 1})" if i else "")
+        label = LOWER_BOUND_LABEL + (f" (data {i + 1})" if i else "")
         curve = distortion_rate(spectrum, grid)
         ax.plot(grid, curve, color="black", linestyle="--", label=label)
         ax.fill_between(grid, curve, curve.min() / 10, color="grey", alpha=0.12, linewidth=0)
-    bounds = summary.dropna(subset=["pca_bound"]).groupby("bits_per_sample")["pca_bound"].min()
-    if len(bounds):
-        ax.plot(
-            bounds.index,
-            bounds.to_numpy(),
-            "_",
-            color="black",
-            markersize=22,
-            markeredgewidth=2,
-            label="PCA bound at the latent size",
-        )
     if not spectra:
-        return ["no eigenvalues recorded in the runs' optimum: D(R) curve not drawn"]
+        return ["no population eigenvalues recorded (data not Gaussian): D(R) curve not drawn"]
     return ["shaded: below D(R), unreachable by any code of that rate"]
 
 
-def _zoom_to_runs(ax, summary) -> None:
-    """Keep the runs and PCA bounds in view; D(R) falls steeply and may leave the axes below."""
-    values = positive(pd.concat([summary["best_val_loss"], summary["pca_bound"]]))
+def _draw_linear_references(ax, summary) -> list[pd.Series]:
+    """One marker per configuration: PCA of its latent size, at its bits per sample."""
+    points = summary.dropna(subset=["linear_reference"])
+    points = points.groupby("group", sort=False)[["bits_per_sample", "linear_reference"]].mean()
+    if points.empty:
+        return []
+    ax.plot(
+        points["bits_per_sample"],
+        points["linear_reference"],
+        marker="D",
+        color="tab:gray",
+        label=LINEAR_REFERENCE_LABEL,
+        **REFERENCE_STYLE,
+    )
+    return [points["linear_reference"]]
+
+
+def _draw_quantizer_references(ax, summary, yardsticks: dict) -> list[pd.Series]:
+    """One marker per level count L (and dataset) at log2(L) bits, each annotated with its L."""
+    found = {
+        (quantizer["levels"], quantizer["test_loss"])
+        for run_id in summary["run_id"]
+        if (quantizer := yardsticks.get(run_id, {}).get("quantizer_reference"))
+    }
+    if not found:
+        return []
+    levels, losses = zip(*sorted(found), strict=True)
+    bits = [math.log2(level) for level in levels]
+    ax.plot(
+        bits,
+        losses,
+        marker="v",
+        color="tab:brown",
+        label=QUANTIZER_REFERENCE_LABEL,
+        **REFERENCE_STYLE,
+    )
+    for x, y, level in zip(bits, losses, levels, strict=True):
+        ax.annotate(
+            f"L={level}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, -10),
+            fontsize="x-small",
+            color="tab:brown",
+        )
+    return [pd.Series(losses)]
+
+
+def _zoom_to_runs(ax, values: pd.Series) -> None:
+    """Keep the runs and references in view; D(R) falls steeply and may leave the axes below."""
+    values = positive(values)
     values = values[~np.isnan(values)]
     if values.size:
         ax.set_ylim(values.min() / 4, max(ax.get_ylim()[1], values.max() * 2))

@@ -57,7 +57,7 @@ def draw(data: ReportData):
         color="tab:blue",
         alpha=0.6,
         zorder=4,
-        label="completed run",
+        label="finished run",
     )
     if (~done).any():
         ax.plot(

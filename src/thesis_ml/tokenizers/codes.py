@@ -1,0 +1,24 @@
+"""How many distinct codes each tokenizer kind can emit per sample, from its config alone.
+
+No torch here: the pipeline reads it while it builds the DAG, to schedule one quantizer
+reference per dataset and level count (rules/data.smk). A discrete tokenizer of L levels codes
+a sample in log2(L) bits; a continuous one (None) has no levels. A new tokenizer adds its line
+(README "Extending"; tests/test_tokenizers.py checks every kind of TOKENIZERS has one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from thesis_ml.utils.registry import select
+
+CODE_LEVELS: dict[str, Callable[[Mapping, int], int | None]] = {
+    "none": lambda cfg, latent_dim: None,
+    "vq": lambda cfg, latent_dim: int(cfg["codebook_size"]) ** int(cfg["n_tokens"]),
+}
+
+
+def code_levels(tokenizer_cfg: Mapping, latent_dim: int) -> int | None:
+    """Distinct codes per sample of ``phase1.tokenizer`` on a latent of ``latent_dim``."""
+    kind = tokenizer_cfg["kind"]
+    return select(CODE_LEVELS, "phase1.tokenizer.kind", kind)(tokenizer_cfg, latent_dim)
