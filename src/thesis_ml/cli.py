@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from thesis_ml.config import CONFIG_DIR, compose, group_options
+from thesis_ml.config import CONFIG_DIR, SWEEP_HINT, compose, group_options
 from thesis_ml.errors import EXIT_BAD_INPUT, exit_status
 
 __all__ = ["EXIT_BAD_INPUT", "exit_status", "make_parser", "run_cli", "setup_logging"]
@@ -48,6 +48,9 @@ def make_parser(
     parser.add_argument(
         "overrides", nargs="*", metavar="OVERRIDE", help=f"Hydra override, e.g. {example}"
     )
+    parser.add_argument(
+        "-m", "--multirun", action="store_true", help="not supported: sweeps are Snakemake's"
+    )
     return parser
 
 
@@ -63,6 +66,12 @@ def run_cli(
     """Parse ``argv``, compose the config and run ``action``; map user errors to exit 2."""
     parser = make_parser(prog, description, config_dir, default_config)
     args = parser.parse_args(argv)
+    if args.multirun:
+        print(
+            f"error: {prog} does not take -m/--multirun: for one run per value, {SWEEP_HINT}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
 
     def compose_and_run() -> None:
         cfg = compose_fn(args.overrides, config_name=args.config_name, config_dir=config_dir)

@@ -8,6 +8,8 @@ names the key. The CLI, the pipeline and notebooks all go through :func:`compose
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -52,6 +54,42 @@ def _check_split(cfg: dict) -> list[str]:
 
 
 SEMANTIC_CHECKS.append(_check_split)
+
+
+def _check_phase1_loop(cfg: dict) -> list[str]:
+    """Autoencoder parts with the supervised loop would be ignored: say what selects them."""
+    parts = sorted((cfg.get("phase1") or {}).keys())
+    if parts and (cfg.get("trainer") or {}).get("loop") == "supervised":
+        chosen = ", ".join(f"phase1/{part}" for part in parts)
+        return [
+            f"trainer.loop: supervised trains the MLP of `model` and ignores {chosen}; add "
+            "phase1/trainer=ae to train the autoencoder (it also selects its loop and data)"
+        ]
+    return []
+
+
+SEMANTIC_CHECKS.append(_check_phase1_loop)
+
+
+def non_finite_numbers(cfg: dict, prefix: str = "") -> list[str]:
+    """NaN and infinity pass every schema bound (each comparison with them is false), so they
+    are refused before any check that computes with the numbers."""
+    problems = []
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            problems += non_finite_numbers(value, f"{name}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{name}: got {value}; allowed: a finite number")
+    return problems
+
+
+# Where to go for several runs at once (Hydra's --multirun is not supported: sweeps are
+# Snakemake's).
+SWEEP_HINT = (
+    "write the values under grid: in a sweep file and run "
+    '`snakemake --cores N --configfile workflow_configs/<sweep>.yaml` (README "Sweeps")'
+)
 
 
 class ConfigError(UserError):
@@ -130,7 +168,7 @@ def validate(cfg: DictConfig | Mapping) -> dict:
         plain = to_plain_dict(cfg)
     except InterpolationResolutionError as error:  # an interpolation that points nowhere
         raise ConfigError(explain_hydra_error(error, [])) from None
-    problems = schema_problems(plain)
+    problems = schema_problems(plain) or non_finite_numbers(plain)
     if not problems:
         problems = [msg for check in SEMANTIC_CHECKS for msg in check(plain)]
     if len(problems) == 1:
@@ -169,6 +207,14 @@ def explain_hydra_error(error: Exception, overrides: list[str]) -> str:
         return unknown_key_message(str(cause.full_key), [str(k) for k in known])
     if isinstance(error, InterpolationResolutionError):
         return f"{error.full_key or 'config'}: {error.msg.splitlines()[0]}"
+    ambiguous = re.search(r"Ambiguous value for argument '([^=']+)=([^']*)'", str(error))
+    if ambiguous:
+        key, value = ambiguous.groups()
+        return (
+            f"{key}={value}: a run takes one value; for a list write {key}=[{value}], for text "
+            f"with commas quote it: {key}='{value}'. Several runs, one per value, are a sweep: "
+            f"{SWEEP_HINT}"
+        )
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
         return f"{mark.name}:{mark.line + 1}: YAML syntax error: {error.problem}"

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 class UserError(ValueError):
@@ -19,10 +20,15 @@ class UserError(ValueError):
 
 
 def exit_status(action: Callable[[], object]) -> int:
-    """Run ``action``: 0 when it returns, :data:`EXIT_BAD_INPUT` when it raises a UserError."""
+    """Run ``action``: 0 when it returns, :data:`EXIT_BAD_INPUT` when it raises a UserError,
+    :data:`EXIT_INTERRUPTED` with one line instead of a traceback on Ctrl-C (a killed run
+    resumes from its checkpoint when it is started again)."""
     try:
         action()
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0

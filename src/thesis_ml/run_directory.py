@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -73,6 +74,52 @@ def find_run_dirs(sweep_dir: Path | str) -> list[Path]:
             f"{FACTS_SUBDIR}/)"
         )
     return sorted(found)
+
+
+def prepare_run_dir(run_dir: Path | str, overwrite: bool, figures_subdir: str) -> Path:
+    """Create ``run_dir`` for a new run (or the resumption of a killed one), refusing one that
+    holds a finished run unless ``overwrite`` (then its files are removed first, so none of the
+    old run's outputs mix with the new one's). Nothing is written when it refuses."""
+    run_dir = Path(run_dir)
+    if finished_run(run_dir):
+        if not overwrite:
+            raise ConfigError(
+                f"run_dir={run_dir} holds a finished run ({FACTS_SUBDIR}/events.jsonl has its "
+                "on_train_end record); choose another run_dir, or add overwrite_run_dir=true "
+                "to replace that run"
+            )
+        clear_run(run_dir, figures_subdir)
+    return make_directory(run_dir, "run_dir")
+
+
+def make_directory(path: Path, key: str) -> Path:
+    """``path`` created (with its parents) and writable; a ConfigError naming ``key`` if not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"{key}={path}: cannot create the directory ({error.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={path}: the directory is not writable")
+    return path
+
+
+def finished_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a run that ended (its facts have an on_train_end record)."""
+    from thesis_ml.facts import EVENTS_FILE, facts_dir, final_event, read_events
+
+    if not (facts_dir(run_dir) / EVENTS_FILE).is_file():
+        return False
+    return final_event(read_events(run_dir)) is not None
+
+
+def clear_run(run_dir: Path, figures_subdir: str) -> None:
+    """Remove the files a run writes (only those: a run_dir may hold other things)."""
+    for name in (CONFIG_FILE, CHECKPOINT_FILE, *WEIGHT_FILES.values()):
+        (run_dir / name).unlink(missing_ok=True)
+    for figure in run_dir.glob(f"{LOSS_FIGURE_STEM}.*"):
+        figure.unlink()
+    for subdir in {FACTS_SUBDIR, figures_subdir} - {""}:
+        shutil.rmtree(run_dir / subdir, ignore_errors=True)
 
 
 def write_config(run_dir: Path | str, plain: Mapping) -> None:

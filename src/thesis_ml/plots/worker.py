@@ -10,6 +10,7 @@ input without ``train_end`` (the run failed or was killed) ends it without drawi
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
@@ -27,6 +28,9 @@ QUICK_DUTY_CYCLE = 0.2
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C in a terminal reaches the whole process group: the training process handles it
+    # and closes our stdin, which ends this helper quietly (no traceback of its own).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     run_dir = Path((argv if argv is not None else sys.argv[1:])[0])
     # The training process wrote and validated this config just now.
     logging_cfg = read_config(run_dir, validated=False)["logging"]

@@ -31,8 +31,13 @@ FACTS_FILES = (EVENTS_FILE, SCALARS_FILE)
 
 
 def config_digest(plain_cfg: Mapping) -> str:
-    """Digest of everything that shapes the run (the run directory itself does not)."""
-    relevant = {key: value for key, value in plain_cfg.items() if key != "run_dir"}
+    """Digest of everything that shapes the run (where it goes, and whether it may replace a
+    finished run there, do not)."""
+    relevant = {
+        key: value
+        for key, value in plain_cfg.items()
+        if key not in ("run_dir", "overwrite_run_dir")
+    }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import importlib
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -14,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from thesis_ml.config import ConfigError, to_plain_dict, validate
 from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.loaders import TensorLoader, make_dataloaders
+from thesis_ml.data.registry import generate_dataset
 from thesis_ml.facts import FactsWriter
 from thesis_ml.progress import Progress
-from thesis_ml.run_directory import save_weights, write_config
+from thesis_ml.run_directory import make_directory, prepare_run_dir, save_weights, write_config
 from thesis_ml.train.checkpoint import config_digest, load_checkpoint, restore_facts
 from thesis_ml.utils.seed import seeded, torch_threads
 
@@ -68,7 +70,7 @@ def forward_precision(device: torch.device, precision: str) -> Autocast:
 
 def new_timestamped_dir(root: Path) -> Path:
     """``root/YYYYMMDD-HHMMSS``, suffixed ``-1``, ``-2``... if a run started in the same second."""
-    root.mkdir(parents=True, exist_ok=True)
+    make_directory(root, "logging.output_root")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(10_000):
         candidate = root / (stamp if attempt == 0 else f"{stamp}-{attempt}")
@@ -78,6 +80,22 @@ def new_timestamped_dir(root: Path) -> Path:
         except FileExistsError:
             continue
     raise RuntimeError(f"no free run directory name under {root} for {stamp}")
+
+
+def choose_run_dir(cfg: DictConfig) -> tuple[Path, bool]:
+    """The run's directory and whether it is kept (see :func:`open_run`)."""
+    if cfg.run_dir is not None:
+        overwrite = bool(OmegaConf.select(cfg, "overwrite_run_dir", default=False))
+        return prepare_run_dir(cfg.run_dir, overwrite, cfg.logging.figures_subdir), True
+    if cfg.logging.save_artifacts:
+        return new_timestamped_dir(Path(cfg.logging.output_root)), True
+    if cfg.logging.make_plots and not cfg.logging.quiet:
+        print(
+            "note: this run keeps no files (logging.save_artifacts=false and no run_dir), so "
+            "no figures are drawn; add logging.save_artifacts=true or run_dir=PATH to keep them",
+            file=sys.stderr,
+        )
+    return Path(tempfile.mkdtemp(prefix="thesis_ml-run-")), False
 
 
 @dataclass
@@ -105,19 +123,14 @@ class Run:
 def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     """Validate ``cfg``, create the run directory and write ``cfg.yaml``.
 
-    The directory is ``cfg.run_dir`` if set, else a new timestamped one under
-    ``logging.output_root`` when ``logging.save_artifacts`` is true, else a temporary one that
-    is removed when the block ends. Figures are drawn as ``cfg.logging`` says, during training
+    The directory is ``cfg.run_dir`` if set (refused when it holds a finished run, unless
+    ``overwrite_run_dir``), else a new timestamped one under ``logging.output_root`` when
+    ``logging.save_artifacts`` is true, else a temporary one that is removed when the block
+    ends. Figures are drawn as ``cfg.logging`` says, during training
     unless ``live_plots`` is false (the pipeline renders them from the facts afterwards).
     """
     plain = validate(cfg)
-    if cfg.run_dir is not None:
-        run_dir, keep = Path(cfg.run_dir), True
-        run_dir.mkdir(parents=True, exist_ok=True)
-    elif cfg.logging.save_artifacts:
-        run_dir, keep = new_timestamped_dir(Path(cfg.logging.output_root)), True
-    else:
-        run_dir, keep = Path(tempfile.mkdtemp(prefix="thesis_ml-run-")), False
+    run_dir, keep = choose_run_dir(cfg)
     try:
         write_config(run_dir, to_plain_dict(plain))
         digest = config_digest(plain)
@@ -177,12 +190,16 @@ def training_session(
 
     ``dataset`` skips data generation (the pipeline passes the file it generated once).
     """
+    validate(cfg)
+    # What can still reject the config runs before the run directory is written.
+    device = select_device(cfg.trainer.device)
+    forward_precision(device, cfg.trainer.precision)
+    dataset = dataset if dataset is not None else generate_dataset(cfg.data)
     with (
         open_run(cfg, live_plots=live_plots) as run,
         seeded(int(cfg.trainer.seed)) as generator,
         torch_threads(cfg.trainer.num_threads),
     ):
-        device = select_device(cfg.trainer.device)
         loaders, dataset = make_dataloaders(cfg, generator, dataset)
         on_device = {split: loader.to(device) for split, loader in loaders.items()}
         yield Session(run, device, generator, on_device, dataset)

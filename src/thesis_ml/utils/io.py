@@ -1,4 +1,6 @@
-"""Crash-safe writes: every file appears under its final name complete, or not at all."""
+"""Crash-safe writes: every file appears under its final name complete, or not at all, with the
+permissions a plain ``open()`` would give it (0666 less the umask: on a shared cluster, the
+group can read a student's results when the umask says so)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ def atomic_write(
     binary = "b" in mode
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, OPEN_MODE & ~current_umask())  # mkstemp makes it 0600 whatever the umask
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
             handle.flush()
@@ -35,6 +38,16 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+OPEN_MODE = 0o666  # what open() asks for; the umask takes bits away
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: put it straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None:
