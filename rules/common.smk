@@ -7,19 +7,29 @@ from pathlib import Path
 
 from thesis_ml.pipeline.import_graph import import_graph
 from thesis_ml.pipeline.run_configs import RunConfigCache
+from thesis_ml.pipeline.status import write_plan
 from thesis_ml.pipeline.sweep import data_id, expand_sweep
-from thesis_ml.pipeline.workflow_config import check_runs, validate_sweep_config
+from thesis_ml.pipeline.workflow_config import (
+    check_runs,
+    sweep_errors_exit,
+    validate_sweep_config,
+)
 from thesis_ml.tokenizers.codes import code_levels
 
-validate_sweep_config(config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml")
+with sweep_errors_exit(workflow.configfiles, bool(workflow.config_settings.config)):
+    validate_sweep_config(
+        config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml"
+    )
+    RUNS = {run.name: run for run in expand_sweep(config)}
+    RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
+    if not workflow.remote_exec:  # a cluster job needs only its own run's config
+        check_runs(RUNS.values(), RUN_CONFIGS.get)
+        RUN_CONFIGS.save()
 SWEEP = config["sweep"]
 RESULTS = f"results/{SWEEP}"
 RUN_DIR = f"{RESULTS}/runs/{{run}}"  # every per-run path hangs off this pattern
-RUNS = {run.name: run for run in expand_sweep(config)}
-RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
-if not workflow.remote_exec:  # a cluster job needs only its own run's config
-    check_runs(RUNS.values(), RUN_CONFIGS.get)
-    RUN_CONFIGS.save()
+if not workflow.remote_exec:  # for `python -m thesis_ml.pipeline status`, even after a Ctrl-C
+    write_plan(RESULTS, RUNS)
 SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
 
 
@@ -108,9 +118,12 @@ def run_dir(run_name):
     return RUN_DIR.format(run=run_name)
 
 
-def run_label(wildcards):
-    """Labels of a run in Snakemake's HTML report: its swept values."""
-    return {key: str(value) for key, value in RUNS[wildcards.run].swept}
+def run_figure_label(wildcards):
+    """Labels of one run figure in Snakemake's HTML report: the run's swept values and the
+    figure's file stem (``wildcards.name``, from the output's ``patterns``). The report shows one
+    entry per distinct label set, so without the figure a run's figures hide all but one."""
+    swept = {key: str(value) for key, value in RUNS[wildcards.run].swept}
+    return {**swept, "figure": wildcards.name}
 
 
 def report_outputs():

@@ -11,7 +11,7 @@ rule render_run:
             patterns=["{name}.png"],
             caption="../report/run_figures.rst",
             category="Runs",
-            labels=run_label,
+            labels=run_figure_label,
         ),
     log:
         f"{RESULTS}/logs/render/{{run}}.log",

@@ -7,6 +7,7 @@ rule train:
         sources=step_sources("train"),
     output:
         model=f"{RUN_DIR}/model.pt",
+        selected=f"{RUN_DIR}/model_selected.pt",
         cfg=f"{RUN_DIR}/cfg.yaml",
         scalars=f"{RUN_DIR}/facts/scalars.csv",
         events=f"{RUN_DIR}/facts/events.jsonl",

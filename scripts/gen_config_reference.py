@@ -46,14 +46,14 @@ def entries(path: Path, prefix: str, schema_of) -> list[Entry]:
     root = yaml.compose(text)
     if root is None:
         return []
+    # Hydra's composition list, at the top of a group's option as of the root: not a config key
+    root.value = [(key, value) for key, value in root.value if key.value != "defaults"]
     lines = text.splitlines()
     return list(_mapping_entries(lines, root, prefix, schema_of, _header_end(lines)))
 
 
 def _mapping_entries(lines, node, base: str, schema_of, header: int) -> Iterator[Entry]:
     for key_node, value_node in node.value:
-        if key_node.value == "defaults" and not base:
-            continue  # Hydra's composition list, not a config key
         key = f"{base}.{key_node.value}" if base else key_node.value
         comment = _comment(lines, key_node, value_node, header)
         if isinstance(value_node, yaml.MappingNode) and value_node.value:
@@ -189,13 +189,53 @@ def run_config_section() -> list[str]:
     return out
 
 
-def single_schema_section(title: str, files: list[Path], schema_path: Path) -> list[str]:
+def single_schema_section(
+    title: str, files: list[Path], schema_path: Path, intro: list[str] = ()
+) -> list[str]:
     lookup = schema_lookup(_load(schema_path))
-    out = ["", f"## {title}", "", f"Schema: `{_rel(schema_path)}`."]
+    out = ["", f"## {title}", "", f"Schema: `{_rel(schema_path)}`.", *intro]
     for path in files:
         out += ["", f"### `{_rel(path)}`", "", header_text(path), ""]
         out += table(entries(path, "", lookup))
     return out
+
+
+def schema_entries(schema: Mapping, defs: Mapping, prefix: str = "") -> Iterator[Entry]:
+    """Each property of ``schema``, nested ones as ``a.b`` and those of list items as
+    ``a[].b``, with its schema default (the keys a file may set, whether or not any file does)."""
+    required = set(schema.get("required", []))
+    for name, node in schema.get("properties", {}).items():
+        node = _resolve(node, defs)
+        key = prefix + name
+        default = _show(node["default"]) if "default" in node else ""
+        allowed = allowed_values(node)
+        if name in required:
+            allowed = f"required; {allowed}" if allowed else "required"
+        items = _resolve(node.get("items", {}), defs)
+        meaning = node.get("description") or items.get("description", "")
+        yield Entry(key, default, allowed, meaning)
+        yield from schema_entries(node, defs, f"{key}.")
+        yield from schema_entries(items, defs, f"{key}[].")
+
+
+def _resolve(node: Mapping, defs: Mapping) -> Mapping:
+    """``node`` with a local ``$ref: "#/$defs/NAME"`` merged in (its own keys win)."""
+    ref = node.get("$ref", "")
+    if not ref.startswith("#/$defs/"):
+        return node
+    return {**defs[ref.removeprefix("#/$defs/")], **node}
+
+
+def sweep_section() -> list[str]:
+    """Every key the schema allows, then what each sweep file sets."""
+    schema = _load(SWEEP_SCHEMA)
+    keys = list(schema_entries(schema, schema.get("$defs", {})))
+    return single_schema_section(
+        "Sweep configs (`snakemake --configfile workflow_configs/NAME.yaml`)",
+        sorted(SWEEP_CONFIGS.glob("*.yaml")),
+        SWEEP_SCHEMA,
+        intro=["", "### Keys", "", " ".join(schema["description"].split()), "", *table(keys)],
+    )
 
 
 def _rel(path: Path) -> str:
@@ -217,11 +257,7 @@ def render() -> str:
             sorted(REPORT_CONFIGS.glob("*.yaml")),
             REPORT_SCHEMA,
         ),
-        *single_schema_section(
-            "Sweep configs (`snakemake --configfile workflow_configs/NAME.yaml`)",
-            sorted(SWEEP_CONFIGS.glob("*.yaml")),
-            SWEEP_SCHEMA,
-        ),
+        *sweep_section(),
     ]
     return "\n".join(lines) + "\n"
 

@@ -7,8 +7,6 @@ import csv
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +17,9 @@ import yaml
 from tests.workflow_helpers import (
     CONFIGFILE,
     copy_workflow,
-    env_with_this_python,
     planned_jobs,
     snakemake,
+    start_snakemake,
     write_sweep,
 )
 from thesis_ml.facts import final_event, read_events, read_scalars
@@ -81,18 +79,6 @@ def _model_targets(sweep: dict) -> list[str]:
     return [f"results/{sweep['sweep']}/runs/{run.name}/model.pt" for run in _runs(sweep)]
 
 
-def _start(workdir: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        env=env_with_this_python(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def _train_process(workdir: Path) -> int | None:
     """Pid of the running ``python -m thesis_ml.pipeline train`` child in ``workdir``."""
     for entry in Path("/proc").iterdir():
@@ -138,7 +124,7 @@ def test_sigkilled_train_job_resumes_under_rerun_incomplete(tmp_path, undisturbe
     rng = random.Random(seed)
     victim = rng.choice(_runs(KILL_SWEEP)).name
     target_epoch = rng.randint(2, EPOCHS - 5)
-    process = _start(workdir, "--cores", "1", *_model_targets(KILL_SWEEP), *CONFIGFILE)
+    process = start_snakemake(workdir, "--cores", "1", *_model_targets(KILL_SWEEP), *CONFIGFILE)
     scalars = _run_dir(workdir, KILL_SWEEP, victim) / "facts" / "scalars.csv"
     deadline, killed = time.time() + 120, False
     while time.time() < deadline and process.poll() is None and not killed:
@@ -167,7 +153,7 @@ def test_sigkilled_train_job_resumes_under_rerun_incomplete(tmp_path, undisturbe
 def test_second_snakemake_on_the_same_workdir_is_refused_by_the_lock(tmp_path, undisturbed):
     workdir = copy_workflow(tmp_path / "locked")
     write_sweep(workdir, KILL_SWEEP)
-    first = _start(workdir, "--cores", "1", *_model_targets(KILL_SWEEP), *CONFIGFILE)
+    first = start_snakemake(workdir, "--cores", "1", *_model_targets(KILL_SWEEP), *CONFIGFILE)
     deadline = time.time() + 120
     while _train_process(workdir) is None and time.time() < deadline and first.poll() is None:
         time.sleep(0.05)

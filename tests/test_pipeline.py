@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,17 +19,23 @@ from tests.workflow_helpers import (
     CONFIGFILE,
     TINY_SWEEP,
     copy_workflow,
-    env_with_this_python,
     planned_jobs,
     snakemake,
+    start_snakemake,
+    sweep_status,
     write_sweep,
 )
 from thesis_ml.pipeline.sweep import expand_sweep
 
 pytestmark = pytest.mark.slow
 
-# The tiny sweep, with a second model option so that a config-file edit touches half the runs.
-STALENESS_SWEEP = {**TINY_SWEEP, "grid": {**TINY_SWEEP["grid"], "model": ["mlp", "wide"]}}
+# The tiny sweep, with a second model option so that a config-file edit touches half the runs,
+# and two figures per run, so that the HTML report must tell a run's figures apart.
+STALENESS_SWEEP = {
+    **TINY_SWEEP,
+    "overrides": [*TINY_SWEEP["overrides"], "logging.families.metrics=true"],
+    "grid": {**TINY_SWEEP["grid"], "model": ["mlp", "wide"]},
+}
 
 
 def _add_wide_model(workdir: Path) -> Path:
@@ -152,14 +160,7 @@ def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, compl
     workdir = copy_workflow(tmp_path / "killed")
     _add_wide_model(workdir)
     write_sweep(workdir, STALENESS_SWEEP)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--cores", "1", *CONFIGFILE],
-        cwd=workdir,
-        env=env_with_this_python(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_snakemake(workdir, "--cores", "1", *CONFIGFILE, output=subprocess.DEVNULL)
     scalars = list((workdir / "results" / "tiny" / "runs").glob("*/facts/scalars.csv"))
     deadline = time.time() + 120
     while not scalars and time.time() < deadline:  # a train job is writing its facts
@@ -192,14 +193,26 @@ def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, compl
         ({**TINY_SWEEP, "grid": {"model.activation": []}}, "model.activation"),
         ({**TINY_SWEEP, "grid": {"trainer.epoch": [1, 2]}}, "trainer.epoch"),
         ({**TINY_SWEEP, "grid": {"model.activation": ["relu", "foo"]}}, "model.activation"),
+        ({**TINY_SWEEP, "grid": {**TINY_SWEEP["grid"], "trainer.seed": [0, 1]}}, "seeds:"),
+        (
+            {
+                **TINY_SWEEP,
+                "conditional": [{"when": {"model.activaton": "relu"}, "grid": {"trainer.lr": [1]}}],
+            },
+            "conditional.0.when.model.activaton",
+        ),
     ],
 )
 def test_broken_workflow_config_fails_before_any_job_naming_the_key(tmp_path, broken, named):
     workdir = copy_workflow(tmp_path / "broken")
     write_sweep(workdir, broken)
     result = snakemake(workdir, "--cores", "1", *CONFIGFILE, check=False)
-    assert result.returncode != 0
-    assert named in result.stdout + result.stderr
+    assert result.returncode == 2
+    # One message naming the user's sweep file and the key; no frames of the workflow's files.
+    message = [line for line in result.stderr.splitlines() if not line.startswith("Using ")]
+    assert message[0].startswith(f"error: {CONFIGFILE[1]}: "), result.stderr
+    assert named in result.stderr
+    assert ".smk" not in result.stderr and "File " not in result.stderr
     assert not (workdir / "results").exists()
 
 
@@ -215,23 +228,59 @@ def test_single_run_target_builds_only_that_run(tmp_path):
     }
 
 
+def _report_results(report_zip: Path) -> tuple[dict, dict]:
+    """(results by path, paths by category) as the HTML report's page holds them."""
+    html = zipfile.ZipFile(report_zip).read("report/report.html").decode()
+
+    def variable(name: str) -> dict:
+        line = next(ln for ln in html.splitlines() if ln.strip().startswith(f"var {name} = {{"))
+        return json.loads(line.split("=", 1)[1].strip().rstrip(";"))
+
+    categories = {
+        category: [path for paths in subcategories.values() for path in paths]
+        for category, subcategories in variable("categories").items()
+    }
+    return variable("results"), categories
+
+
 def test_snakemake_html_report_holds_run_and_sweep_figures(completed):
     snakemake(completed, "--report", "report.zip", *CONFIGFILE)
-    import zipfile
-
-    names = zipfile.ZipFile(completed / "report.zip").namelist()
-    assert any(name.endswith("summary.csv") for name in names)
-    assert any("/runs/" in name and name.endswith(".png") for name in names) or any(
-        name.endswith(".png") for name in names
+    results, categories = _report_results(completed / "report.zip")
+    assert any(path.endswith("report/summary.csv") for path in categories["Sweep"])
+    figures = sorted(
+        str(path.relative_to(completed))
+        for path in (completed / "results" / "tiny" / "runs").glob("*/figures/*.png")
     )
+    assert len(figures) == 2 * len(_runs(STALENESS_SWEEP))
+    assert sorted(categories["Runs"]) == figures
+    # The report's table shows one cell per distinct label set: equal labels hide figures.
+    labels = [json.dumps(results[path]["labels"], sort_keys=True) for path in figures]
+    assert len(set(labels)) == len(figures), "figures of the report share their labels"
+    for path in figures:
+        run = Path(path).parent.parent.name
+        swept = dict(next(r for r in _runs(STALENESS_SWEEP) if r.name == run).swept)
+        assert results[path]["labels"] == {
+            **{key: str(value) for key, value in swept.items()},
+            "figure": Path(path).stem,
+        }
 
 
 def test_status_command_counts_the_sweeps_runs(completed):
+    result = sweep_status(completed, "results/tiny")
+    assert result.stdout.splitlines()[0] == "8 planned: 8 completed"
+
+
+def test_a_report_command_never_replaces_the_pipelines_report(completed):
+    report = completed / "results" / "tiny" / "report"
+    before = {path: path.read_bytes() for path in report.rglob("*") if path.is_file()}
     result = subprocess.run(
-        [sys.executable, "-m", "thesis_ml.pipeline", "status", "results/tiny"],
+        [sys.executable, "-m", "thesis_ml.reports", "inputs.sweep_dir=results/tiny"],
         cwd=completed,
         capture_output=True,
         text=True,
-        check=True,
     )
-    assert result.stdout.splitlines()[0] == "8 completed"
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "outputs.out_dir" in result.stderr and "Traceback" not in result.stderr
+    after = {path: path.read_bytes() for path in report.rglob("*") if path.is_file()}
+    assert after == before
+    assert json.loads((report / "summary.json").read_text())["written_by"] == "pipeline"

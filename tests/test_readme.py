@@ -1,9 +1,9 @@
-"""The README followed as written, in a fresh copy of the repository.
+"""The README followed as written, in a fresh copy of the tracked files (its .venv/ is this
+environment, so the copy skips only the package installation).
 
-Every command of the README's ```bash blocks runs, in order, in a copy of the tracked files
-(its .venv/ is this environment, so the copy skips only the package installation), except the
-test command itself (this is it) and the SLURM block, which runs as a whole against the local
-cluster in a test of its own. The Python blocks run as scripts.
+The Python blocks run as scripts, and the commands the README names in its prose run too; the
+SLURM block runs as a whole against the local cluster. The command blocks of the README and
+docs/ run in tests/test_doc_commands.py.
 """
 
 from __future__ import annotations
@@ -11,31 +11,19 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.test_doc_commands import link_this_environment
 from tests.workflow_helpers import REPO
 
 pytestmark = pytest.mark.slow
-
-NOT_RUN_HERE = ("bash scripts/test.sh", "source .venv", "--profile profiles/slurm")
 
 
 def _blocks(language: str) -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
-
-
-def _commands() -> list[str]:
-    commands = []
-    for block in _blocks("bash"):
-        for line in block.splitlines():
-            command = line.split("  #")[0].strip()
-            if command and not command.startswith("#") and not command.startswith(NOT_RUN_HERE):
-                commands.append(command)
-    return commands
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +42,7 @@ def _copy_repository(destination: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes((REPO / name).read_bytes())
             target.chmod((REPO / name).stat().st_mode)
-    venv = Path(sys.prefix)
-    (destination / ".venv").symlink_to(venv)
+    link_this_environment(destination)
     return destination
 
 
@@ -64,27 +51,6 @@ def _run(clone: Path, command: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True, timeout=900
     )
-
-
-def test_readme_commands_run_as_written(clone):
-    commands = _commands()
-    assert commands[0] == "bash scripts/sweep.sh", "the main command comes first"
-    for command in commands:
-        result = _run(clone, command)
-        assert result.returncode == 0, (
-            f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    report = clone / "results" / "default" / "report"
-    assert {p.name for p in (report / "figures").iterdir()} >= {
-        "val_mse_vs_time.png",
-        "pareto_error_vs_compression.png",
-        "vq_perplexity_boxplot.png",
-    }
-    by_run_dirs = clone / "results" / "default" / "runs" / "report"  # their common parent
-    assert {p.name for p in (by_run_dirs / "figures").iterdir()} == {
-        "val_mse_vs_time.png",
-        "throughput_vs_best_val.png",
-    }
 
 
 def test_readme_python_blocks_and_inline_commands_run(clone):
@@ -96,7 +62,6 @@ def test_readme_python_blocks_and_inline_commands_run(clone):
     for command in (
         "snakemake --report report.zip",
         "python -m thesis_ml.pipeline status results/default",
-        "snakemake -n --cores 2 --configfile workflow_configs/supervised.yaml",
         "python -m thesis_ml.train --help",
     ):
         result = _run(clone, command)

@@ -42,7 +42,7 @@ def fake_sweep(tmp_path_factory) -> Path:
 
 
 def _broken_sweep(root: Path) -> dict[str, Path]:
-    runs = {name: root / name for name in ("good", "training", "truncated", "no_cfg")}
+    runs = {name: root / "runs" / name for name in ("good", "training", "truncated", "no_cfg")}
     write_fake_run(runs["good"], fake_config(0, "vq"))
     write_fake_run(runs["training"], fake_config(1, "vq"), status=None)
     write_fake_run(runs["truncated"], fake_config(2, "vq"))
@@ -62,16 +62,16 @@ def _figures(out_dir: Path) -> set[str]:
     return {path.name for path in (out_dir / "figures").iterdir()}
 
 
-def test_cli_run_dirs_form_as_the_seed_writes_it(trained):
+def test_cli_run_dirs_form_as_the_readme_writes_it(trained, tmp_path):
     run_dirs = ",".join(str(path) for path in trained[:2])
+    out_dir = tmp_path / "compare"
     command = (
         f"{shlex.quote(sys.executable)} -m thesis_ml.reports --config-name compare_tokenizers "
-        f"inputs.run_dirs='[{run_dirs}]' outputs.report_subdir=report "
+        f"inputs.run_dirs='[{run_dirs}]' outputs.out_dir={out_dir} "
         "outputs.which_figures='[val_mse_vs_time,throughput_vs_best_val]'"
     )
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    out_dir = trained[0].parent / "report"
     assert (out_dir / "summary.csv").is_file() and (out_dir / "summary.json").is_file()
     assert _figures(out_dir) == {"val_mse_vs_time.png", "throughput_vs_best_val.png"}
     assert len(_read_csv(out_dir / "summary.csv")) == 2
@@ -224,6 +224,25 @@ def test_build_report_writes_exactly_the_figures_asked_for(fake_sweep, tmp_path)
     assert set(report.timings_s) >= {"load_s", "plot_s"}
 
 
-def test_figures_of_runs_without_compression_say_so(trained, tmp_path):
-    build_report(trained, tmp_path / "r")  # supervised runs: no bits, no perplexity
-    assert _figures(tmp_path / "r") == {f"{name}.png" for name in FIGURES}
+def test_figures_that_apply_to_no_run_are_left_out_saying_why(trained, tmp_path, capsys):
+    out_dir = tmp_path / "r"
+    argv = [f"inputs.run_dirs=[{','.join(map(str, trained))}]", f"outputs.out_dir={out_dir}"]
+    assert report_main(argv) == 0  # supervised runs: no bits, no perplexity
+    assert _figures(out_dir) == {"val_mse_vs_time.png", "throughput_vs_best_val.png"}
+    left_out = json.loads((out_dir / "summary.json").read_text())["figures_left_out"]
+    assert left_out == {
+        "pareto_error_vs_compression": (
+            "no run records its compression (bits_per_sample): no autoencoder runs"
+        ),
+        "vq_perplexity_boxplot": "no VQ run (no run records a perplexity)",
+    }
+    stdout = capsys.readouterr().out
+    assert all(f"left out {name}: {why}" in stdout for name, why in left_out.items())
+
+
+def test_a_figures_directory_is_written_even_when_no_figure_applies(trained, tmp_path):
+    asked = "outputs.which_figures=[pareto_error_vs_compression]"
+    report = build_report(trained, tmp_path / "r", [asked])
+    assert _figures(tmp_path / "r") == set() and set(report.left_out) == {
+        "pareto_error_vs_compression"
+    }

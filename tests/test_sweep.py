@@ -153,3 +153,33 @@ def test_data_id_depends_on_the_data_config_only():
     data = to_plain_dict(compose())["data"]
     assert data_id(data) == data_id(dict(reversed(list(data.items()))))
     assert data_id(data) != data_id({**data, "seed": data["seed"] + 1})
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ({"phase1/tokenizr": "vq"}, r"conditional\.0\.when\.phase1/tokenizr: not a grid key"),
+        ({"phase1/tokenizer": "vqq"}, r"conditional\.0\.when\.phase1/tokenizer: 'vqq' is not"),
+    ],
+)
+def test_a_when_that_matches_no_grid_point_is_refused_naming_the_key(when, message):
+    sweep = {**AE_SWEEP, "conditional": [{**AE_SWEEP["conditional"][0], "when": when}]}
+    with pytest.raises(SweepError, match=message):
+        expand_sweep(sweep)
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        {**AE_SWEEP, "grid": {**AE_SWEEP["grid"], "trainer.seed": [0, 1]}},
+        {
+            **AE_SWEEP,
+            "conditional": [{"when": {"phase1/tokenizer": "vq"}, "grid": {"trainer.seed": [1]}}],
+        },
+        {**AE_SWEEP, "runs": [{"phase1/tokenizer": "vq", "trainer.seed": 3}]},
+        {**AE_SWEEP, "overrides": ["trainer.epochs=2", "trainer.seed=3"]},
+    ],
+)
+def test_a_seed_outside_seeds_is_refused_pointing_to_seeds(sweep):
+    with pytest.raises(SweepError, match=r"trainer\.seed: .*seeds:"):
+        expand_sweep(sweep)

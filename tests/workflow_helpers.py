@@ -60,6 +60,31 @@ def env_with_this_python(base: dict | None = None) -> dict:
     return env
 
 
+def start_snakemake(workdir: Path, *args: str, output=subprocess.PIPE) -> subprocess.Popen:
+    """Snakemake started in the background in its own process group (what a terminal's Ctrl-C
+    or a lost node reaches as a whole); its stdout and stderr go together to ``output``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        env=env_with_this_python(),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def sweep_status(workdir: Path, sweep_dir: str) -> subprocess.CompletedProcess:
+    """``python -m thesis_ml.pipeline status SWEEP_DIR`` in ``workdir``; it must succeed."""
+    return subprocess.run(
+        [sys.executable, "-m", "thesis_ml.pipeline", "status", sweep_dir],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 900):
     """Run Snakemake in ``workdir`` with this interpreter's environment on PATH."""
     result = subprocess.run(

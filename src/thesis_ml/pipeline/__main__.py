@@ -65,7 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--overrides-json", default="[]", help="report config overrides")
     report.add_argument("run_dirs", nargs="+", help="run directories to compare")
 
-    status = steps.add_parser("status", help="count a sweep's runs by state")
+    status = steps.add_parser(
+        "status",
+        help="count a sweep's runs by state",
+        description="Counts the runs of results/<sweep> by state, against the runs the workflow "
+        "planned (results/<sweep>/planned_runs.txt, written whenever snakemake parses the "
+        "sweep, a dry run included): finished (completed or stopped early), running or "
+        "interrupted, diverged, failed, not started.",
+    )
     status.add_argument("sweep_dir", help="results/<sweep>")
     return parser
 
@@ -75,8 +82,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    return exit_status(lambda: _run(args))
+    return exit_status(lambda: _run(_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -44,9 +44,14 @@ class Run:
 
 def expand_sweep(workflow_cfg: Mapping) -> list[Run]:
     """All runs of the sweep, in a stable order, each with a unique name."""
+    _refuse_seed_outside_seeds(workflow_cfg)
     base = tuple(workflow_cfg.get("overrides") or ())
+    grid = workflow_cfg.get("grid") or {}
+    grid_points = _grid_points(grid)
+    for index, branch in enumerate(workflow_cfg.get("conditional") or ()):
+        _check_when(f"conditional.{index}.when", branch["when"], grid)
     points = []
-    for point in _grid_points(workflow_cfg.get("grid") or {}):
+    for point in grid_points:
         extended = [point]
         for branch in workflow_cfg.get("conditional") or ():
             if _matches(branch["when"], point):
@@ -89,6 +94,38 @@ def _grid_points(grid: Mapping[str, Iterable]) -> list[dict]:
         dict(zip(keys, values, strict=True))
         for values in itertools.product(*(grid[k] for k in keys))
     ]
+
+
+def _refuse_seed_outside_seeds(workflow_cfg: Mapping) -> None:
+    """A seed swept anywhere but ``seeds:`` would be replaced by the seed of ``seeds:`` (the last
+    override wins), so its runs would silently repeat one another."""
+    places = [("grid", workflow_cfg.get("grid") or {})]
+    places += [
+        (f"conditional.{i}.grid", branch.get("grid") or {})
+        for i, branch in enumerate(workflow_cfg.get("conditional") or ())
+    ]
+    places += [(f"runs.{i}", run) for i, run in enumerate(workflow_cfg.get("runs") or ())]
+    places += [("overrides", [o.split("=", 1)[0] for o in workflow_cfg.get("overrides") or ()])]
+    for where, keys in places:
+        for key in keys:
+            if key.lstrip("+~") == SEED_KEY:
+                raise SweepError(
+                    f"{where}.{key}: seeds go in `seeds: [...]`; every combination runs once per"
+                    " seed listed there, and that seed replaces this one"
+                )
+
+
+def _check_when(where: str, condition: Mapping, grid: Mapping) -> None:
+    """``when`` matches grid points, so each key must be a grid key and each value one of its
+    values: anything else matches nothing and would silently drop the conditional axis."""
+    for key, value in condition.items():
+        if key not in grid:
+            raise SweepError(f"{where}.{key}: not a grid key; grid keys: {', '.join(grid)}")
+        if value not in grid[key]:
+            raise SweepError(
+                f"{where}.{key}: {value!r} is not one of its grid values"
+                f" ({', '.join(map(repr, grid[key]))})"
+            )
 
 
 def _matches(condition: Mapping, point: Mapping) -> bool:

@@ -1,44 +1,104 @@
 """Checks of a workflow config, done once at parse time before any job starts.
 
-``snakemake.utils.validate`` checks the config against its JSON schema (and fills in the
-schema's defaults); its own failure message prints the whole schema, so on failure this module
-says instead which key is wrong and why. :func:`check_runs` then composes every run, so an
-unknown override key or a bad value fails the workflow before any job starts, naming the key
-and the run.
+Values given with ``snakemake --config`` arrive as strings inside lists and mappings (Snakemake
+parses those with YAML's BaseLoader: ``seeds=[0,1]`` is ``["0", "1"]``), so strings are first
+converted to the type the schema gives their key. ``snakemake.utils.validate`` then checks the
+config against its JSON schema (and fills in the schema's defaults); its own failure message
+prints the whole schema, so on failure this module says instead which key is wrong and why.
+:func:`check_runs` then composes every run, so an unknown override key or a bad value fails the
+workflow before any job starts, naming the key and the run. :func:`sweep_errors_exit` turns any
+such error into one message naming the user's sweep file: raised in a rule file, Snakemake would
+name that rule file instead and print stack frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from thesis_ml.config import ConfigError
+from thesis_ml.errors import EXIT_BAD_INPUT, UserError
 from thesis_ml.pipeline.sweep import SweepError
 
 MAX_PROBLEMS_SHOWN = 10
+_INTEGER = re.compile(r"^[-+]?[0-9]+$")
+
+
+@contextmanager
+def sweep_errors_exit(sweep_files: Sequence[Path | str], command_line_config: bool) -> Iterator:
+    """Bad input raised inside ends the process: one ``error:`` message naming the sweep files
+    (and ``--config`` where it set values too), exit status 2, no traceback."""
+    try:
+        yield
+    except UserError as error:
+        sources = [os.path.relpath(path) for path in sweep_files]
+        sources += ["--config"] if command_line_config else []
+        print(f"error: {' + '.join(sources) or 'workflow config'}: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
 
 
 def validate_sweep_config(config: dict, schema_path: Path | str) -> None:
-    """Validate ``config`` in place (defaults filled in); raise SweepError naming the key."""
+    """Validate ``config`` in place (strings coerced, defaults filled in); raise SweepError
+    naming the key."""
+    import yaml
     from snakemake.utils import validate
 
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    config.update(coerce_to_schema(config, schema, schema))
     try:
         validate(config, str(schema_path))
     except Exception:
-        raise SweepError(_schema_problems(config, Path(schema_path))) from None
+        raise SweepError(_schema_problems(config, schema, Path(schema_path).name)) from None
 
 
-def _schema_problems(config: dict, schema_path: Path) -> str:
+def coerce_to_schema(value: object, schema: dict, root: dict) -> object:
+    """``value`` with every string that the (sub)schema types as integer, number or boolean
+    converted to it, through objects and arrays; a string that is no such value stays, for
+    validation to name its key."""
+    if not isinstance(schema, dict):  # absent, or a boolean schema: nothing says a type
+        return value
+    while "$ref" in schema:  # the schema's own definitions: "#/$defs/<name>"
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    kind = schema.get("type")
+    if isinstance(value, str):
+        return _scalar(value, kind)
+    if isinstance(value, dict) and kind == "object":
+        properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return {
+            key: coerce_to_schema(item, properties.get(key, extra), root)
+            for key, item in value.items()
+        }
+    if isinstance(value, list) and kind == "array":
+        return [coerce_to_schema(item, schema.get("items"), root) for item in value]
+    return value
+
+
+def _scalar(text: str, kind: object) -> object:
+    if kind == "integer" and _INTEGER.match(text):
+        return int(text)
+    if kind == "number":
+        try:
+            return int(text) if _INTEGER.match(text) else float(text)
+        except ValueError:
+            return text
+    if kind == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def _schema_problems(config: dict, schema: dict, schema_name: str) -> str:
     import jsonschema
-    import yaml
 
-    schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     lines = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         lines.append(f"{key}: {error.message}")
-    return f"invalid workflow config ({schema_path.name}):\n  " + "\n  ".join(lines)
+    return f"invalid workflow config ({schema_name}):\n  " + "\n  ".join(lines)
 
 
 def check_runs(runs: Iterable, compose) -> None:

@@ -58,7 +58,7 @@ def _draw_usage(ax, facts: RunFacts) -> None:
 
 def _draw_dead_codes(ax, facts: RunFacts) -> None:
     values = plot_splits(ax, facts, "dead_codes")
-    finish(ax, "Dead codes per epoch", "dead codes (count)", values)
+    finish(ax, "Dead codes per epoch", "dead codes (count)", values, counts=True)
 
 
 def _draw_aux_loss(ax, facts: RunFacts) -> None:
@@ -80,4 +80,5 @@ def _draw_histogram(ax, facts: RunFacts) -> None:
         "assignments (count)",
         [c for c in counts if c > 0],
         xlabel="code rank (most used first)",
+        counts=True,
     )

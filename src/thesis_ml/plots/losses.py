@@ -27,7 +27,7 @@ def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
         epochs, task = facts.series("val", "val_loss")
         ax.plot(epochs, task, color="tab:red", label="validation task loss")
         values += task
-    values += yardstick_lines(ax, facts)
+    values += yardstick_lines(ax, facts, values)
     if full:
         _mark_best(ax, facts)
     finish(ax, f"{TITLE} per epoch", f"loss ({unit})", values)

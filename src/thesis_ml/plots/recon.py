@@ -33,7 +33,7 @@ def panel_count(facts: RunFacts, options, full: bool) -> int:
 def draw(axes: list, facts: RunFacts, options, full: bool) -> None:
     ax = axes[0]
     values = plot_splits(ax, facts, "recon_mse")
-    values += yardstick_lines(ax, facts)
+    values += yardstick_lines(ax, facts, values)
     finish(ax, "Reconstruction error per epoch", "MSE per element (data units squared)", values)
     if full and options["mode"] == "visuals":
         if facts.examples:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from thesis_ml.facts import RunFacts, load_run_facts
-from thesis_ml.plots.drawing import figure_size, panels
+from thesis_ml.plots.drawing import figure_size, panels, suptitle
 from thesis_ml.plots.families import FAMILIES
 from thesis_ml.plots.policy import (
     FORMATS,
@@ -134,10 +134,7 @@ def _render_family(
         return
     started = time.perf_counter()
     full = moment == "train_end"
-    count = family.panel_count(facts, options, full)
-    fig = _new_figure(figure_size(count), screen="screen" in places)
-    family.draw(panels(fig, count), facts, options, full)
-    fig.suptitle(f"run {Path(report.run_dir).name}, epoch {facts.epoch}", fontsize="medium")
+    fig = draw_figure(name, facts, options, full, screen="screen" in places)
     written: list[Path] = []
     if "file" in places:
         written.append(
@@ -158,6 +155,16 @@ def _render_family(
             seconds=time.perf_counter() - started,
         )
     )
+
+
+def draw_figure(name: str, facts: RunFacts, options, full: bool, screen: bool = False):
+    """Family ``name``'s figure of the run (``full``: the train_end one), in memory."""
+    family = FAMILIES[name]
+    count = family.panel_count(facts, options, full)
+    fig = _new_figure(figure_size(count), screen)
+    family.draw(panels(fig, count), facts, options, full)
+    suptitle(fig, f"run {Path(facts.run_dir).name}, epoch {facts.epoch}")
+    return fig
 
 
 def _import_matplotlib(screen: bool) -> float:

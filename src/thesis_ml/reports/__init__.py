@@ -8,7 +8,8 @@ From a notebook::
     summary[["group", "best_test_loss", "reference_kind", "gap_best_rel"]]
     curves = load_scalars("results/my_sweep", split="val")  # per-epoch scalars, long form
 
-From the pipeline: ``build_report(run_dirs, out_dir, overrides)``; from the shell:
+From the pipeline: ``build_report(run_dirs, out_dir, overrides, written_by=WRITTEN_BY_PIPELINE)``;
+from the shell:
 ``python -m thesis_ml.reports --config-name compare_tokenizers inputs.sweep_dir=DIR``.
 """
 
@@ -18,11 +19,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from thesis_ml.reports.build import Report, build_report
+from thesis_ml.reports.destination import WRITTEN_BY_PIPELINE
 from thesis_ml.reports.runs import IncompleteRunsError, read_runs, resolve_sources
 from thesis_ml.reports.settings import default_summary_settings
 from thesis_ml.reports.summary import scalars_frame, summary_frame
 
-__all__ = ["IncompleteRunsError", "Report", "build_report", "load_runs", "load_scalars"]
+__all__ = [
+    "WRITTEN_BY_PIPELINE",
+    "IncompleteRunsError",
+    "Report",
+    "build_report",
+    "load_runs",
+    "load_scalars",
+]
 
 Sources = Path | str | Iterable[Path | str]
 

@@ -35,6 +35,8 @@ def _report(cfg) -> None:
     print(f"report of {report.n_runs} run(s), {len(report.skipped)} skipped: {report.out_dir}")
     for path in report.files:
         print(f"  {path.relative_to(report.out_dir)}")
+    for name, why in report.left_out.items():
+        print(f"  left out {name}: {why}")
     print(f"time (s): {timings}")
 
 

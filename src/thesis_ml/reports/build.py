@@ -1,7 +1,9 @@
 """Building a report: read and check the runs, summarise them, draw the figures, write it all.
 
-Nothing is written until the config and every run have been checked and every figure has been
-drawn (in memory); then each file is written atomically.
+Nothing is written until the config, the destination (reports/destination.py) and every run have
+been checked and every figure has been drawn (in memory); then each file is written atomically.
+A figure that applies to none of the runs (no VQ run for the perplexity boxplot) is left out,
+and summary.json says why.
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ from omegaconf import DictConfig
 
 from thesis_ml.config import compose_unvalidated
 from thesis_ml.facts import json_safe
-from thesis_ml.reports.figures import FIGURES, render
-from thesis_ml.reports.runs import RunSet, common_parent, read_runs, resolve_sources
+from thesis_ml.reports.destination import (
+    SUMMARY_JSON,
+    WRITTEN_BY_USER,
+    report_dir,
+)
+from thesis_ml.reports.figures import FIGURES, not_applicable, render
+from thesis_ml.reports.runs import RunSet, read_runs, resolve_sources
 from thesis_ml.reports.settings import (
     DEFAULT_REPORT_CONFIG,
     REPORT_CONFIG_DIR,
@@ -38,6 +45,7 @@ class Report:
     files: list[Path]
     n_runs: int
     skipped: list[dict]
+    left_out: dict[str, str]  # figure -> why it does not apply to these runs
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -46,23 +54,27 @@ def build_report(
     out_dir: Path | str | None = None,
     overrides: Iterable[str] = (),
     config_name: str = DEFAULT_REPORT_CONFIG,
+    written_by: str = WRITTEN_BY_USER,
 ) -> Report:
     """Report on ``run_dirs`` (a list of runs, or one sweep directory) into ``out_dir``.
 
     ``run_dirs`` and ``out_dir`` replace the config's inputs and out_dir when given; the
     ``overrides`` (Hydra grammar) set anything else, e.g. ``outputs.which_figures=[...]``.
+    ``written_by`` is recorded in summary.json; the pipeline's report step passes
+    ``WRITTEN_BY_PIPELINE`` (reports/destination.py): no default destination may replace that.
     """
     cfg = compose_unvalidated(overrides, config_name, REPORT_CONFIG_DIR)
-    return report_from_config(with_inputs(cfg, run_dirs, out_dir))
+    return report_from_config(with_inputs(cfg, run_dirs, out_dir), written_by)
 
 
-def report_from_config(cfg: DictConfig | Mapping) -> Report:
+def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_USER) -> Report:
     """Build the report a (composed) report config describes; the config is checked first."""
     settings = validate_report_config(cfg)
     inputs, outputs = settings["inputs"], settings["outputs"]
     started = time.perf_counter()
-    sources = inputs["sweep_dir"] or inputs["run_dirs"]
-    runset = read_runs(resolve_sources(sources), inputs["allow_incomplete"])
+    run_dirs = resolve_sources(inputs["sweep_dir"] or inputs["run_dirs"])
+    out_dir = report_dir(outputs, inputs, run_dirs)
+    runset = read_runs(run_dirs, inputs["allow_incomplete"])
     for skipped in runset.skipped:
         print(
             f"warning: skipping {skipped.run_dir}: {'; '.join(skipped.problems)}", file=sys.stderr
@@ -71,21 +83,32 @@ def report_from_config(cfg: DictConfig | Mapping) -> Report:
     rows = summary_rows(runset, **settings["summary"])
     data = report_data(runset, rows_to_frame(rows, runset))
     summarised = time.perf_counter()
+    left_out = {
+        name: why for name in outputs["which_figures"] if (why := not_applicable(name, data))
+    }
     figures = {
         f"{name}.{outputs['fig_format']}": render(name, data, outputs["fig_format"], outputs["dpi"])
         for name in outputs["which_figures"]
+        if name not in left_out
     }
     plotted = time.perf_counter()
-    out_dir = report_dir(settings, runset)
     skipped = [s.to_dict() for s in runset.skipped]
-    files = _write(out_dir, rows, skipped, settings, figures)
+    document = {
+        "written_by": written_by,
+        "config": settings,
+        "runs": rows,
+        "skipped": skipped,
+        "figures": [f"{FIGURES_SUBDIR}/{name}" for name in figures],
+        "figures_left_out": left_out,
+    }
+    files = _write(out_dir, rows, document, figures)
     timings = {
         "load_s": loaded - started,
         "summary_s": summarised - loaded,
         "plot_s": plotted - summarised,
         "write_s": time.perf_counter() - plotted,
     }
-    return Report(out_dir, files, len(runset.runs), skipped, timings)
+    return Report(out_dir, files, len(runset.runs), skipped, left_out, timings)
 
 
 def report_data(runset: RunSet, summary):
@@ -100,34 +123,25 @@ def report_data(runset: RunSet, summary):
         if recorded:
             eigenvalues[run.run_id] = list(recorded)
     yardsticks = {run.run_id: run.yardsticks for run in runset.runs}
-    return ReportData(summary, scalars_frame(runset, split="val"), eigenvalues, yardsticks)
+    group_of = dict(zip(summary["run_id"], summary["group"], strict=True))
+    sizes = {
+        group_of[run.run_id]: size
+        for run in runset.runs
+        if (size := ((run.config.get("phase1") or {}).get("tokenizer") or {}).get("codebook_size"))
+    }
+    scalars = scalars_frame(runset, split="val")
+    return ReportData(summary, scalars, eigenvalues, yardsticks, sizes)
 
 
-def report_dir(settings: Mapping, runset: RunSet) -> Path:
-    outputs, inputs = settings["outputs"], settings["inputs"]
-    if outputs["out_dir"]:
-        return Path(outputs["out_dir"])
-    if inputs["sweep_dir"]:
-        return Path(inputs["sweep_dir"]) / outputs["report_subdir"]
-    runs = [run.run_dir for run in runset.runs] + [s.run_dir for s in runset.skipped]
-    return common_parent(runs) / outputs["report_subdir"]
-
-
-def _write(
-    out_dir: Path, rows: list[dict], skipped: list[dict], settings: Mapping, figures: Mapping
-) -> list[Path]:
-    files = [out_dir / "summary.csv", out_dir / "summary.json"]
+def _write(out_dir: Path, rows: list[dict], document: Mapping, figures: Mapping) -> list[Path]:
+    files = [out_dir / "summary.csv", out_dir / SUMMARY_JSON]
     with atomic_write(files[0]) as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    document = {
-        "config": settings,
-        "runs": rows,
-        "skipped": skipped,
-        "figures": [f"{FIGURES_SUBDIR}/{name}" for name in figures],
-    }
     atomic_write_text(files[1], json.dumps(json_safe(document), indent=1) + "\n")
+    # The pipeline declares the directory as an output, whichever figures apply.
+    (out_dir / FIGURES_SUBDIR).mkdir(exist_ok=True)
     for name, content in figures.items():
         path = out_dir / FIGURES_SUBDIR / name
         with atomic_write(path, "wb") as handle:

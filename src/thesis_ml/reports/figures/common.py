@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib
 
@@ -23,6 +23,7 @@ from thesis_ml.facts import FINISHED_STATUSES  # noqa: E402
 
 MAX_LEGEND_GROUPS = 12  # more configurations than this are drawn but not all named
 _DIGITS = re.compile(r"(\d+)")
+BAR_ZORDER = 4  # min-max bars over seeds: above every marker of the figures
 UNFINISHED_STYLE = {"marker": "x", "color": "tab:red", "markersize": 8, "linestyle": "none"}
 
 
@@ -32,6 +33,7 @@ class ReportData:
     scalars: pd.DataFrame  # val rows of every run, long form, with a run_id column
     eigenvalues: dict[str, list[float]]  # run_id -> population covariance eigenvalues, if known
     yardsticks: dict[str, dict]  # run_id -> the run's yardsticks (docs/facts.md)
+    codebook_sizes: dict[str, int] = field(default_factory=dict)  # group -> K of its VQ runs
 
 
 def new_figure(title: str, figsize=(11, 5)):
@@ -130,13 +132,6 @@ def finish(fig, ax, notes: list[str], caption: str = "", groups: list[tuple] = (
         fig.get_layout_engine().set(rect=(0, 0.035 * len(lines), 1, 1 - 0.035 * len(lines)))
 
 
-def placeholder(ax, message: str) -> None:
-    """An explicit 'nothing to draw' rather than an empty or missing figure."""
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, wrap=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 def positive(values) -> np.ndarray:
     """Values usable on a log axis: finite and positive (NaN elsewhere)."""
     array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
@@ -156,8 +151,10 @@ def draw_group_points(ax, stats: pd.DataFrame, x: str, y: str, markers=None):
     colors = group_colors(groups)
     markers = markers or {}
     point_colors = [colors[g] for g in drawn.index]
-    ax.hlines(drawn[f"{y}_mean"], drawn[f"{x}_min"], drawn[f"{x}_max"], colors=point_colors)
-    ax.vlines(drawn[f"{x}_mean"], drawn[f"{y}_min"], drawn[f"{y}_max"], colors=point_colors)
+    # Hollow markers under the bars: a spread over seeds smaller than a marker stays visible.
+    bars = {"colors": point_colors, "zorder": BAR_ZORDER}
+    ax.hlines(drawn[f"{y}_mean"], drawn[f"{x}_min"], drawn[f"{x}_max"], **bars)
+    ax.vlines(drawn[f"{x}_mean"], drawn[f"{y}_min"], drawn[f"{y}_max"], **bars)
     group_markers = drawn.index.map(lambda g: markers.get(g, "o"))
     for marker in sorted(set(group_markers)):
         chosen = drawn[group_markers == marker]
@@ -166,13 +163,20 @@ def draw_group_points(ax, stats: pd.DataFrame, x: str, y: str, markers=None):
             chosen[f"{y}_mean"],
             marker=marker,
             s=40,
-            zorder=3,
-            c=[colors[g] for g in chosen.index],
+            zorder=BAR_ZORDER - 1,
+            facecolors="none",
+            edgecolors=[colors[g] for g in chosen.index],
+            linewidths=1.5,
         )
     legend = [
         (
             group_label(short[g], row["n"], row["n_done"]),
-            {"color": colors[g], "marker": markers.get(g, "o"), "linestyle": "none"},
+            {
+                "color": colors[g],
+                "marker": markers.get(g, "o"),
+                "markerfacecolor": "none",
+                "linestyle": "none",
+            },
         )
         for g, row in drawn.iterrows()
     ]

@@ -27,7 +27,6 @@ from thesis_ml.reports.figures.common import (
     group_stats,
     mark_unfinished,
     new_figure,
-    placeholder,
     positive,
 )
 
@@ -38,12 +37,15 @@ QUANTIZER_REFERENCE_LABEL = "quantizer reference (k-means, L levels)"
 REFERENCE_STYLE = {"linestyle": "none", "markerfacecolor": "none", "markeredgewidth": 1.5}
 
 
+def missing(data: ReportData) -> str | None:
+    if data.summary["bits_per_sample"].isna().all():
+        return "no run records its compression (bits_per_sample): no autoencoder runs"
+    return None
+
+
 def draw(data: ReportData):
     fig, ax = new_figure("Test reconstruction error against compression")
     summary = data.summary[data.summary["bits_per_sample"].notna()]
-    if summary.empty:
-        placeholder(ax, "no run records its compression (bits_per_sample):\nno autoencoder runs")
-        return fig
     stats = group_stats(summary, ["best_test_loss", "bits_per_sample"])
     tokenizers = summary.groupby("group", sort=False)["tokenizer"].first()
     markers = {g: MARKERS.get(tokenizers[g], "^") for g in stats.index}

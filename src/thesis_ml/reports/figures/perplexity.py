@@ -1,9 +1,13 @@
 """Final VQ perplexity per codebook configuration: a box (quartiles, median, min-max whiskers)
 over the seeds of each configuration, every run as a dot (diverged or failed runs as red
-crosses), seed counts under the boxes. Boxes are drawn as three collections, whatever their
-number."""
+crosses), the configuration's codebook size K as a dashed line over its box (the perplexity of
+a codebook whose codes are all used equally), seed counts under the boxes. Boxes are drawn as
+three collections, whatever their number."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,21 +18,73 @@ from thesis_ml.reports.figures.common import (
     finished,
     natural_key,
     new_figure,
-    placeholder,
     shorten,
 )
 
 MAX_TICK_LABELS = 40  # beyond this, configurations are numbered rather than named
+K_LABEL = "codebook size K (every code used equally)"
+# Tick label metrics, in ems of the font: a generous mean character width (digits and "=" are
+# wider than letters) and the height of one line.
+CHAR_EM, LINE_EM = 0.65, 1.3
+FONT_PT, SMALL_FONT_PT = 8.5, 6.0
+LABEL_GAP_IN = 0.2  # between two labels
+BESIDE_AXES_IN = 3.6  # figure width beside the axes: y label and ticks, the legend outside
+MIN_WIDTH_IN, MAX_WIDTH_IN = 7.5, 20.0
+HEIGHT_IN = 5.0  # of the figure, less its tick labels when they stand upright
+
+
+def missing(data: ReportData) -> str | None:
+    if data.summary["final_perplexity"].isna().all():
+        return "no VQ run (no run records a perplexity)"
+    return None
+
+
+@dataclass
+class TickLayout:
+    labels: list[str]
+    width_in: float  # of the figure
+    height_in: float
+    rotation: int
+    fontsize: float  # points
+    step: int  # every step-th configuration is labelled
+
+
+def tick_layout(parts: list[list[str]]) -> TickLayout:
+    """Tick labels that never overlap: one key=value per line under its box, the figure widened
+    to fit them (up to MAX_WIDTH_IN); beyond, one line each turned upright, and every step-th
+    one only where even those would touch."""
+    fontsize = FONT_PT if len(parts) <= 20 else SMALL_FONT_PT
+    longest = max(len(line) for lines in parts for line in lines)
+    slot_in = longest * CHAR_EM * fontsize / 72 + LABEL_GAP_IN
+    width = len(parts) * slot_in + BESIDE_AXES_IN
+    if width <= MAX_WIDTH_IN:
+        labels = ["\n".join(lines) for lines in parts]
+        return TickLayout(labels, max(MIN_WIDTH_IN, width), HEIGHT_IN, 0, fontsize, 1)
+    labels = [", ".join(lines) for lines in parts]
+    upright_slot_in = LINE_EM * fontsize / 72 + LABEL_GAP_IN / 2
+    step = math.ceil(len(parts) * upright_slot_in / (MAX_WIDTH_IN - BESIDE_AXES_IN))
+    height = HEIGHT_IN + max(map(len, labels)) * CHAR_EM * fontsize / 72  # room for the labels
+    return TickLayout(labels, MAX_WIDTH_IN, height, 90, fontsize, step)
+
+
+def _draw_codebook_sizes(ax, groups: list[str], position: dict, sizes: dict) -> None:
+    """K over each box: the perplexity of a codebook whose codes are all used equally."""
+    known = [(position[g], sizes[g]) for g in groups if sizes.get(g)]
+    if known:
+        x, k = np.array(known, dtype=float).T
+        ax.hlines(k, x - 0.4, x + 0.4, color="tab:red", linestyle="--", label=K_LABEL, zorder=1)
 
 
 def draw(data: ReportData):
     vq = data.summary[data.summary["final_perplexity"].notna()]
     groups = sorted(set(vq["group"]), key=natural_key)
-    width = min(20, max(7.5, 1.1 * len(groups) + 3))
-    fig, ax = new_figure("Final VQ perplexity per codebook configuration", figsize=(width, 5))
-    if vq.empty:
-        placeholder(ax, "no VQ runs (no run records a perplexity)")
-        return fig
+    counts = vq.groupby("group").size()
+    short, caption = shorten(groups)
+    names = short if len(groups) <= MAX_TICK_LABELS else [str(i + 1) for i in range(len(groups))]
+    parts = [[*name.split(", "), f"n={counts[g]}"] for name, g in zip(names, groups, strict=True)]
+    ticks = tick_layout(parts)
+    title = "Final VQ perplexity per codebook configuration"
+    fig, ax = new_figure(title, figsize=(ticks.width_in, ticks.height_in))
     position = {group: i for i, group in enumerate(groups, start=1)}
     done = finished(vq).to_numpy()
     quartiles = (
@@ -67,16 +123,9 @@ def draw(data: ReportData):
             zorder=5,
             **UNFINISHED_STYLE,
         )
-    counts = vq.groupby("group").size()
-    short, caption = shorten(groups)
-    names = short if len(groups) <= MAX_TICK_LABELS else [str(i) for i in position.values()]
-    ax.set_xticks(
-        list(position.values()),
-        [f"{name}\nn={counts[g]}" for name, g in zip(names, groups, strict=True)],
-        rotation=0 if len(groups) <= 6 else 45,
-        ha="center" if len(groups) <= 6 else "right",
-        fontsize="small" if len(groups) <= 20 else "xx-small",
-    )
+    _draw_codebook_sizes(ax, groups, position, data.codebook_sizes)
+    ax.set_xticks(list(position.values())[:: ticks.step], ticks.labels[:: ticks.step])
+    ax.tick_params(axis="x", labelrotation=ticks.rotation, labelsize=ticks.fontsize)
     ax.set(ylabel="final validation perplexity (codes)", xlim=(0.4, len(groups) + 0.6))
     finish(fig, ax, ["boxes: quartiles and median over seeds; whiskers: min-max"], caption)
     return fig

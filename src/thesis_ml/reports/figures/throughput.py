@@ -12,18 +12,21 @@ from thesis_ml.reports.figures.common import (
     group_stats,
     mark_unfinished,
     new_figure,
-    placeholder,
 )
+
+
+def missing(data: ReportData) -> str | None:
+    stats = group_stats(data.summary, ["best_test_loss", "samples_per_s"])
+    drawable = stats[["best_test_loss_mean", "samples_per_s_mean"]].notna().all(axis=1)
+    if not drawable.any() and finished(data.summary).all():  # unfinished runs are still marked
+        return "no finished run records best_test_loss and samples_per_s"
+    return None
 
 
 def draw(data: ReportData):
     fig, ax = new_figure("Throughput against test loss")
     summary = data.summary
     stats = group_stats(summary, ["best_test_loss", "samples_per_s"])
-    drawable = stats[["best_test_loss_mean", "samples_per_s_mean"]].notna().all(axis=1)
-    if not drawable.any() and finished(summary).all():
-        placeholder(ax, "no finished run records best_test_loss and samples_per_s")
-        return fig
     legend, caption = draw_group_points(ax, stats, "best_test_loss", "samples_per_s")
     notes = mark_unfinished(ax, summary, "best_test_loss", "samples_per_s")
     ax.set(
