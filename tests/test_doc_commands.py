@@ -237,6 +237,17 @@ LEAVES = [
         ],
     ),
     (
+        "data.path=diabetes.csv",
+        "results/own_data/diabetes",
+        ["model.pt", "model_selected.pt", "facts/events.jsonl"],
+    ),
+    ("--configfile workflow_configs/digits.yaml", "results/digits/report", ["summary.csv"]),
+    (
+        "--configfile workflow_configs/digits_classify.yaml",
+        "results/digits_classify/report",
+        ["summary.csv"],
+    ),
+    (
         "inputs.run_dirs=",
         "results/compare_runs",
         ["summary.csv", "figures/val_mse_vs_time.png", "figures/throughput_vs_best_val.png"],

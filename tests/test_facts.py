@@ -103,3 +103,16 @@ def test_sigkill_mid_epoch_leaves_facts_that_parse_to_the_last_finished_epoch(tm
 def _finished_epochs(run_dir: Path) -> int:
     path = run_dir / "facts" / "events.jsonl"
     return path.read_text().count('"on_epoch_end"') if path.is_file() else 0
+
+
+def test_numpy_scalars_are_written_as_plain_numbers(tmp_path):
+    import numpy as np
+
+    from thesis_ml.facts import FactsWriter, read_scalars
+
+    writer = FactsWriter(tmp_path)
+    row = {"epoch": np.int64(1), "split": "val", "loss": np.float64(0.25), "val_loss": 0.5}
+    writer.scalars([row, {**row, "split": "train", "loss": np.float32(0.125)}])
+    writer.close()
+    rows = read_scalars(tmp_path)
+    assert [(r["epoch"], r["loss"]) for r in rows] == [(1, 0.25), (1, 0.125)]

@@ -77,11 +77,17 @@ def write_config(run_dir: Path, overrides=()) -> dict:
     return cfg["logging"]
 
 
-def write_ae_facts(run_dir: Path, epochs: int = AE_EPOCHS, examples=None) -> None:
+def write_ae_facts(
+    run_dir: Path, epochs: int = AE_EPOCHS, examples=None, data: dict | None = None
+) -> None:
     """Facts shaped like the autoencoder loop's: recon, codebook and timing columns, and the
-    loop's recon examples after the last epoch's validation when ``examples`` is given."""
+    loop's recon examples after the last epoch's validation when ``examples`` is given;
+    ``data``: the dataset metadata of ``on_train_start``."""
     writer = FactsWriter(run_dir)
-    writer.emit("on_train_start", epochs=epochs, n_params=1000, tokenizer="vq", **AE_COMPARISON)
+    start = {"data": data} if data is not None else {}
+    writer.emit(
+        "on_train_start", epochs=epochs, n_params=1000, tokenizer="vq", **AE_COMPARISON, **start
+    )
     wall = 0.0
     for epoch in range(1, epochs + 1):
         recon = 0.05 + 2.0 * math.exp(-epoch)

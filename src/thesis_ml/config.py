@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from thesis_ml.config_schema import schema_problems, unknown_key_message
 from thesis_ml.data.splits import split_problem
@@ -71,16 +71,19 @@ def _check_phase1_loop(cfg: dict) -> list[str]:
 SEMANTIC_CHECKS.append(_check_phase1_loop)
 
 
-def non_finite_numbers(cfg: dict, prefix: str = "") -> list[str]:
-    """NaN and infinity pass every schema bound (each comparison with them is false), so they
-    are refused before any check that computes with the numbers."""
+def unusable_values(cfg: dict, prefix: str = "") -> list[str]:
+    """Values every schema lets through: NaN and infinity pass every bound (each comparison
+    with them is false), and Hydra's ``???`` (a value the config requires from the command
+    line) is a string. Refused before any check that computes with them."""
     problems = []
     for key, value in cfg.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            problems += non_finite_numbers(value, f"{name}.")
+            problems += unusable_values(value, f"{name}.")
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(f"{name}: got {value}; allowed: a finite number")
+        elif value == MISSING:
+            problems.append(f"{name}: required; give it on the command line: {name}=...")
     return problems
 
 
@@ -168,7 +171,7 @@ def validate(cfg: DictConfig | Mapping) -> dict:
         plain = to_plain_dict(cfg)
     except InterpolationResolutionError as error:  # an interpolation that points nowhere
         raise ConfigError(explain_hydra_error(error, [])) from None
-    problems = schema_problems(plain) or non_finite_numbers(plain)
+    problems = unusable_values(plain) or schema_problems(plain)
     if not problems:
         problems = [msg for check in SEMANTIC_CHECKS for msg in check(plain)]
     if len(problems) == 1:

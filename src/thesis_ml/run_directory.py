@@ -179,7 +179,9 @@ def load_model(run_dir: Path | str, which: str = "final", device="cpu"):
 
     registry = importlib.import_module(MODEL_REGISTRY)
     run_dir = Path(run_dir)
-    model = registry.build_run_model(load_run_config(run_dir / CONFIG_FILE))
+    model = registry.build_run_model(
+        load_run_config(run_dir / CONFIG_FILE), _recorded_shape(run_dir)
+    )
     path = run_dir / _weights_file(which)
     try:
         state = torch.load(path, map_location=device, weights_only=True)
@@ -196,6 +198,17 @@ def load_model(run_dir: Path | str, which: str = "final", device="cpu"):
         message = f"{path}: does not fit the model cfg.yaml describes: {first}"
         raise ModelFileError(message) from None
     return model.to(device).eval()
+
+
+def _recorded_shape(run_dir: Path) -> dict | None:
+    """The input and output sizes the run recorded at its start, if its facts say them."""
+    from thesis_ml.facts import EVENTS_FILE, facts_dir, read_events
+
+    if not (facts_dir(run_dir) / EVENTS_FILE).is_file():
+        return None
+    start = next((e for e in read_events(run_dir) if e["event"] == "on_train_start"), {})
+    data = start.get("data") or {}
+    return data if {"input_dim", "output_dim"} <= set(data) else None
 
 
 def _weights_file(which: str) -> str:

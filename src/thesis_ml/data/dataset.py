@@ -43,18 +43,26 @@ class Dataset:
         return {split: self.inputs(split).numpy() for split in SPLITS}
 
 
-def split_dataset(data_cfg: Mapping, x: torch.Tensor, y: torch.Tensor, meta: Mapping) -> Dataset:
-    """Cut independent, identically drawn rows into train, validation and test, in that order.
+def split_dataset(
+    data_cfg: Mapping,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    meta: Mapping,
+    order: torch.Tensor | None = None,
+) -> Dataset:
+    """Cut the rows into train, validation and test: in ``order`` (a permutation of the rows,
+    e.g. a stratified shuffle), else as they come (independent, identically drawn rows).
 
     ``meta`` gains the split sizes and ``data.seed``, which seeds what is fitted on the data
     (the k-means of the quantizer reference).
     """
-    problem = split_problem(data_cfg)
+    problem = split_problem({**data_cfg, "n_samples": len(x)})
     if problem:
         raise ConfigError(problem)
-    n_train, n_val, n_test = split_sizes(data_cfg)
+    n_train, n_val, n_test = split_sizes({**data_cfg, "n_samples": len(x)})
+    order = torch.arange(len(x)) if order is None else order
     bounds = (0, n_train, n_train + n_val, n_train + n_val + n_test)
-    parts = [slice(bounds[i], bounds[i + 1]) for i in range(3)]
+    parts = [order[bounds[i] : bounds[i + 1]] for i in range(3)]
     sized = {**meta, "n_train": n_train, "n_val": n_val, "n_test": n_test}
     sized["seed"] = int(data_cfg["seed"])
     tensors = [t[part] for part in parts for t in (x, y)]

@@ -113,10 +113,45 @@ def lower_bound(eigenvalues, bits_per_sample: float) -> dict:
 
 
 def supervised_yardsticks(meta: Mapping) -> dict:
-    """The comparison of a supervised run: the data's known optimum, where it has one."""
-    if "optimum" not in meta:
-        return _comparison({}, None, {"optimum": "no optimum is known for this data"})
-    return _comparison({"optimum": dict(meta["optimum"])}, "optimum", {})
+    """The comparison of a supervised run: the data's known optimum, where it has one, else
+    the linear model fitted on its training split."""
+    if "optimum" in meta:
+        return _comparison({"optimum": dict(meta["optimum"])}, "optimum", {})
+    omitted = {"optimum": "no optimum is known for this data"}
+    if "linear_reference" not in meta:
+        return _comparison({}, None, omitted)
+    return _comparison(
+        {"linear_reference": dict(meta["linear_reference"])}, "linear_reference", omitted
+    )
+
+
+def supervised_linear_reference(dataset) -> dict:
+    """The linear model of the task, fitted on the training split and scored on each evaluation
+    split: logistic regression (multinomial for several classes) with its log loss and accuracy,
+    or ridge regression with its MSE. scikit-learn, seeded by ``data.seed``."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.metrics import log_loss, mean_squared_error
+
+    task = dataset.meta["task"]
+    x = {split: _float64(dataset.inputs(split)) for split in ("train", *EVAL_SPLITS)}
+    y = {split: dataset.targets(split).numpy() for split in ("train", *EVAL_SPLITS)}
+    if task == "regression":
+        model = Ridge(alpha=1.0).fit(x["train"], y["train"].ravel())
+        entry = {"role": "reference", "kind": "ridge"}
+        for split in EVAL_SPLITS:
+            entry[f"{split}_loss"] = float(mean_squared_error(y[split], model.predict(x[split])))
+        return entry
+    labels = {split: y[split].ravel().astype(int) for split in y}
+    model = LogisticRegression(max_iter=5000, random_state=int(dataset.meta["seed"]))
+    model.fit(x["train"], labels["train"])
+    entry = {"role": "reference", "kind": "logistic_regression"}
+    for split in EVAL_SPLITS:
+        probabilities = model.predict_proba(x[split])
+        entry[f"{split}_loss"] = float(
+            log_loss(labels[split], probabilities, labels=model.classes_)
+        )
+        entry[f"{split}_accuracy"] = float(model.score(x[split], labels[split]))
+    return entry
 
 
 def reconstruction_yardsticks(

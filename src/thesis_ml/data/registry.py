@@ -9,24 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from thesis_ml.data import reconstruction, synthetic
+from thesis_ml.data import bundled, reconstruction, synthetic, user_file
 from thesis_ml.data.dataset import Dataset
-from thesis_ml.data.references import linear_references
+from thesis_ml.data.references import linear_references, supervised_linear_reference
 from thesis_ml.utils.registry import select
 
 DATASETS: dict[str, Callable[[Mapping], Dataset]] = {
     "synthetic": synthetic.generate,
     "reconstruction": reconstruction.generate,
+    **dict.fromkeys(bundled.BUNDLED, bundled.generate),
+    "file": user_file.generate,
 }
 
 
 def generate_dataset(data_cfg: Mapping) -> Dataset:
     """Draw the dataset that ``cfg.data`` describes; the same config gives the same tensors.
 
-    Reconstruction data carries the linear reference of every latent size (cheap, and needed by
-    every autoencoder run on it), so they are computed once, with the dataset.
+    The references a run on it is compared against are computed once, with the dataset:
+    reconstruction data carries the linear reference of every latent size, supervised data
+    without a known optimum its linear model's scores (data.references).
     """
     dataset = select(DATASETS, "data.kind", data_cfg["kind"])(data_cfg)
-    if dataset.meta["task"] == "reconstruction":
+    task = dataset.meta["task"]
+    if task == "reconstruction":
         dataset.meta["linear_references"] = linear_references(dataset.input_splits())
+    elif "optimum" not in dataset.meta:
+        dataset.meta["linear_reference"] = supervised_linear_reference(dataset)
     return dataset

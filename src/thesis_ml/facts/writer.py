@@ -101,6 +101,6 @@ def _as_lists(values) -> list:
 def _format_scalar(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value).lower()
+    if isinstance(value, float):  # numpy's float64 too, whose repr is "np.float64(...)"
+        return repr(float(value)) if math.isfinite(value) else str(float(value)).lower()
     return str(value)

@@ -26,9 +26,15 @@ def build_model(model_cfg: Mapping, input_dim: int, output_dim: int) -> nn.Modul
     return select(MODELS, "model.kind", model_cfg["kind"])(model_cfg, input_dim, output_dim)
 
 
-def build_run_model(cfg: Mapping) -> nn.Module:
-    """The untrained model of a run config: its autoencoder when it has phase1, else cfg.model."""
-    n_features = int(cfg["data"]["n_features"])
+def build_run_model(cfg: Mapping, shape: Mapping | None = None) -> nn.Module:
+    """The untrained model of a run config: its autoencoder when it has phase1, else cfg.model.
+
+    ``shape`` holds ``input_dim`` and ``output_dim`` as the run recorded them (its facts'
+    ``data``): the config alone does not say them for data read from a file.
+    """
+    if shape is None:
+        shape = {"input_dim": cfg["data"]["n_features"], "output_dim": output_dim(cfg["data"])}
+    n_features = int(shape["input_dim"])
     if cfg.get("phase1"):
         return build_autoencoder(cfg["phase1"], n_features)
-    return build_model(cfg["model"], n_features, output_dim(cfg["data"]))
+    return build_model(cfg["model"], n_features, int(shape["output_dim"]))

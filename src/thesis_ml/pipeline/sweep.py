@@ -19,8 +19,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from thesis_ml.errors import UserError
+from thesis_ml.utils.io import file_digest
 
 SEED_KEY = "trainer.seed"
 MAX_NAME_LENGTH = 120
@@ -80,8 +82,19 @@ def expand_sweep(workflow_cfg: Mapping) -> list[Run]:
 
 
 def data_id(data_config: Mapping) -> str:
-    """Deterministic id of a dataset: every run with the same data config shares it."""
-    digest = hashlib.sha256(json.dumps(data_config, sort_keys=True).encode()).hexdigest()
+    """Deterministic id of a dataset: every run with the same data config shares it.
+
+    Data read from a file (``data=file``) is identified by the file's content too: editing the
+    file gives the dataset a new id, hence reruns exactly the runs that use it, while touching
+    it changes nothing.
+    """
+    identity = dict(data_config)
+    if data_config.get("kind") == "file":
+        path = Path(data_config["path"])
+        if not path.is_file():
+            raise SweepError(f"data.path={path}: no such file")
+        identity["content_sha256"] = file_digest(path)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"{data_config['task']}-{digest[:12]}"
 
 

@@ -1,4 +1,5 @@
-"""The supervised loop: the model ``cfg.model`` selects, on regression or binary data.
+"""The supervised loop: the model ``cfg.model`` selects, on regression, binary or multiclass
+data.
 
 Usable from a notebook with no Hydra side effects::
 
@@ -85,7 +86,25 @@ def evaluate(
         metrics = {"loss": F.binary_cross_entropy_with_logits(outputs, targets).item()}
         metrics["accuracy"] = ((outputs > 0).float() == targets).float().mean().item()
         return metrics
+    if task == "multiclass":
+        predicted = outputs.argmax(dim=1)
+        n_classes = outputs.shape[1]
+        pairs = targets * n_classes + predicted  # row: true class, column: predicted class
+        confusion = torch.bincount(pairs, minlength=n_classes**2).view(n_classes, n_classes)
+        return {
+            "loss": F.cross_entropy(outputs, targets).item(),
+            "accuracy": (predicted == targets).float().mean().item(),
+            "confusion_matrix": confusion.tolist(),
+        }
     return {"loss": F.mse_loss(outputs, targets).item()}
+
+
+# The training objective of each supervised task (the same loss evaluate() reports).
+LOSSES = {
+    "binary": F.binary_cross_entropy_with_logits,
+    "multiclass": F.cross_entropy,
+    "regression": F.mse_loss,
+}
 
 
 def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
@@ -100,7 +119,7 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
         model = build_model(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
         optimizer = make_optimizer(model, cfg.trainer, device)
         scheduler = make_scheduler(optimizer, cfg.trainer)
-        loss_fn = F.binary_cross_entropy_with_logits if task == "binary" else F.mse_loss
+        loss_fn = LOSSES.get(task, F.mse_loss)  # a model fitted to reconstruct: MSE
         autocast = forward_precision(device, cfg.trainer.precision)
         result = fit(
             run,

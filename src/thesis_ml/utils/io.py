@@ -5,6 +5,7 @@ group can read a student's results when the umask says so)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -53,3 +54,12 @@ def current_umask() -> int:
 def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None:
     with atomic_write(path, durable=durable) as handle:
         handle.write(text)
+
+
+def file_digest(path: Path | str) -> str:
+    """SHA-256 of a file's content (an edit changes it, a touch does not)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

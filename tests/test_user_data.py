@@ -1,0 +1,143 @@
+"""``data=file``: the user's own .csv or .npz, the same numbers either way, every bad file one
+message naming the culprit, and a pipeline that reruns exactly the runs of an edited file."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from tests.workflow_helpers import CONFIGFILE, copy_workflow, planned_jobs, snakemake, write_sweep
+from thesis_ml.config import compose
+from thesis_ml.train import run_loop
+
+COLUMNS = ("a", "b", "c", "label")
+
+
+def _arrays(n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    return x, (x[:, 0] + 0.5 * x[:, 1] > 0).astype(float)
+
+
+def write_csv(path, x, y, header=COLUMNS, rows=None) -> None:
+    lines = [",".join(header)]
+    lines += rows or [
+        ",".join(str(float(v)) for v in (*features, target))
+        for features, target in zip(x, y, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _train(*overrides: str) -> dict:
+    return run_loop(compose(["data=file", "trainer.epochs=3", "logging.quiet=true", *overrides]))
+
+
+def test_csv_and_npz_of_the_same_arrays_give_the_same_numbers(tmp_path):
+    x, y = _arrays()
+    write_csv(tmp_path / "d.csv", x, y)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    task = "data.task=binary"
+    from_csv = _train(task, f"data.path={tmp_path / 'd.csv'}", "data.target=label")
+    from_npz = _train(task, f"data.path={tmp_path / 'd.npz'}")
+    assert from_csv["best"] == from_npz["best"] and from_csv["history"] == from_npz["history"]
+    assert from_csv["yardsticks"] == from_npz["yardsticks"]
+    assert from_csv["yardsticks"]["linear_reference"]["kind"] == "logistic_regression"
+
+
+def _bad_files(tmp_path) -> dict:
+    """name -> (overrides, texts the one message must hold)."""
+    x, y = _arrays()
+    cases = {}
+
+    def csv_case(name, rows=None, header=COLUMNS, n=240):
+        path = tmp_path / f"{name}.csv"
+        write_csv(path, x[:n], y[:n], header=header, rows=rows)
+        return f"data.path={path}"
+
+    good = [",".join(str(float(v)) for v in (*f, t)) for f, t in zip(x, y, strict=True)]
+    cases["missing"] = ([f"data.path={tmp_path / 'nope.csv'}"], ["nope.csv", "no such file"])
+    cases["not numeric"] = (
+        [csv_case("text", rows=[*good[:4], "1.0,abc,2.0,1", *good[5:]])],
+        ["text.csv:6", "column 'b'", "'abc' is not a number"],
+    )
+    cases["nan"] = (
+        [csv_case("nan", rows=[*good[:2], "nan,1.0,2.0,0", *good[3:]])],
+        ["nan.csv:4", "column 'a'", "not a finite number"],
+    )
+    cases["ragged"] = (
+        [csv_case("ragged", rows=[*good[:7], "1.0,2.0", *good[8:]])],
+        ["ragged.csv:9", "2 values, the header has 4"],
+    )
+    cases["too few"] = ([csv_case("few", n=4)], ["few.csv", "4 samples", "at least one"])
+    cases["no such target"] = (
+        [csv_case("target"), "data.target=y"],
+        ["target.csv", "data.target='y'", "columns: a, b, c, label"],
+    )
+    rare = [*good[:100], ",".join(["0.1", "0.2", "0.3", "7"]), *good[100:]]
+    cases["rare class"] = (
+        [csv_case("rare", rows=rare), "data.task=multiclass"],
+        ["rare.csv", "class", "needs at least 3"],
+    )
+    np.savez(tmp_path / "nox.npz", features=x)
+    cases["npz without x"] = ([f"data.path={tmp_path / 'nox.npz'}"], ["nox.npz", "no array 'x'"])
+    return cases
+
+
+BAD = [
+    "missing",
+    "not numeric",
+    "nan",
+    "ragged",
+    "too few",
+    "no such target",
+    "rare class",
+    "npz without x",
+]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_a_bad_data_file_is_one_message_naming_it_and_nothing_is_written(run_train, tmp_path, case):
+    overrides, named = _bad_files(tmp_path)[case]
+    if not any(o.startswith("data.target=") for o in overrides):
+        overrides = [*overrides, "data.target=label"]
+    if not any(o.startswith("data.task=") for o in overrides):
+        overrides = [*overrides, "data.task=binary"]
+    run_dir = tmp_path / "run"
+    done = run_train("data=file", *overrides, f"run_dir={run_dir}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    for text in named:
+        assert text in line, (text, line)
+    assert not run_dir.exists()
+
+
+@pytest.mark.slow
+def test_editing_a_data_file_reruns_exactly_its_runs_and_touching_it_nothing(tmp_path):
+    workdir = copy_workflow(tmp_path / "workflow")
+    x, y = _arrays()
+    for name, seed in (("mine.csv", 0), ("other.csv", 1)):
+        write_csv(workdir / name, *_arrays(seed=seed))
+    sweep = {
+        "sweep": "files",
+        "overrides": [
+            "data=file",
+            "data.task=binary",
+            "data.target=label",
+            "trainer.epochs=2",
+            "logging=plots_minimal",
+        ],
+        "grid": {"data.path": ["mine.csv", "other.csv"]},
+        "seeds": [0, 1],
+    }
+    write_sweep(workdir, sweep)
+    snakemake(workdir, "--cores", "2", *CONFIGFILE)
+    assert planned_jobs(workdir, *CONFIGFILE) == {}
+    mine = workdir / "mine.csv"
+    os.utime(mine)  # touched, not changed
+    assert planned_jobs(workdir, *CONFIGFILE) == {}
+    write_csv(mine, x[:200], y[:200])
+    jobs = planned_jobs(workdir, *CONFIGFILE)
+    assert (jobs["generate_data"], jobs["train"], jobs["build_report"]) == (1, 2, 1), jobs
