@@ -11,8 +11,9 @@ import yaml
 from thesis_ml.config import CONFIG_DIR, compose
 from thesis_ml.facts import read_events, read_scalars
 from thesis_ml.tokenizers.base import code_usage_metrics
+from thesis_ml.tokenizers.codes import code_levels
 from thesis_ml.tokenizers.none import ContinuousTokenizer
-from thesis_ml.tokenizers.registry import build_tokenizer
+from thesis_ml.tokenizers.registry import TOKENIZERS, build_tokenizer
 from thesis_ml.tokenizers.vq import VectorQuantizer, kmeans, nearest_codes
 from thesis_ml.train.ae_loop import train
 
@@ -149,7 +150,7 @@ def test_code_usage_metrics():
 
 
 def test_registry_builds_each_tokenizer_from_its_config():
-    vq_cfg = compose(["phase1/tokenizer=vq"]).phase1.tokenizer
+    vq_cfg = compose(["phase1/trainer=ae", "phase1/tokenizer=vq"]).phase1.tokenizer
     vq = build_tokenizer(vq_cfg, 8)
     assert isinstance(vq, VectorQuantizer) and vq.codebook_size == vq_cfg.codebook_size
     assert vq.bits_per_sample == vq_cfg.n_tokens * math.log2(vq_cfg.codebook_size)
@@ -157,6 +158,18 @@ def test_registry_builds_each_tokenizer_from_its_config():
     assert isinstance(continuous, ContinuousTokenizer) and continuous.bits_per_sample == 256
     with pytest.raises(ValueError, match="phase1.tokenizer.kind"):
         build_tokenizer({"kind": "foo"}, 8)
+
+
+@pytest.mark.parametrize("kind", sorted(TOKENIZERS))
+def test_every_tokenizer_kind_states_its_levels_and_they_match_its_bits(kind):
+    cfg = compose(["phase1/trainer=ae", f"phase1/tokenizer={kind}"])
+    tokenizer_cfg, latent_dim = cfg.phase1.tokenizer, int(cfg.phase1.encoder.latent_dim)
+    levels = code_levels(tokenizer_cfg, latent_dim)
+    bits = build_tokenizer(tokenizer_cfg, latent_dim).bits_per_sample
+    if levels is None:  # continuous: 32 bits per float32 number
+        assert bits == 32 * latent_dim
+    else:
+        assert bits == pytest.approx(math.log2(levels))
 
 
 def _vq_run(tmp_path, *overrides: str) -> tuple[list[dict], list[dict]]:

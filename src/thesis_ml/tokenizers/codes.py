@@ -3,7 +3,8 @@
 No torch here: the pipeline reads it while it builds the DAG, to schedule one quantizer
 reference per dataset and level count (rules/data.smk). A discrete tokenizer of L levels codes
 a sample in log2(L) bits; a continuous one (None) has no levels. A new tokenizer adds its line
-(README "Extending"; tests/test_tokenizers.py checks every kind of TOKENIZERS has one).
+(README "Extending"; tests/test_vq.py checks that every kind of TOKENIZERS has one and that
+it agrees with the tokenizer's bits).
 """
 
 from __future__ import annotations
