@@ -39,6 +39,13 @@ def _check_phase1_shapes(cfg: dict) -> list[str]:
             f"phase1.tokenizer.n_tokens: {n_tokens} does not divide "
             f"phase1.encoder.latent_dim={latent_dim}"
         )
+    if tokenizer.get("kind") == "fsq" and (tokenizer.get("levels") is None) == (
+        tokenizer.get("bits") is None
+    ):
+        problems.append(
+            "phase1.tokenizer.levels / phase1.tokenizer.bits: give exactly one of them "
+            "(the other null)"
+        )
     n_factors, n_features = data.get("n_factors"), data.get("n_features")
     if n_factors and n_features and n_factors > n_features:
         problems.append(f"data.n_factors: {n_factors} exceeds data.n_features={n_features}")

@@ -16,6 +16,7 @@ config file in ``configs/phase1/tokenizer/`` and its keys in ``schemas/phase1.ya
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -50,18 +51,24 @@ class Tokenizer(nn.Module, ABC):
         """Bits of the code of one sample (a continuous latent counts 32 per float32)."""
 
 
-def code_usage_metrics(counts: torch.Tensor) -> dict:
-    """Perplexity, fraction of codes used and unused codes, from counts over a whole split.
+def code_usage_metrics(counts: torch.Tensor, n_samples: int | None = None) -> dict:
+    """Perplexity, fraction of codes used and unused codes, from counts over a whole split; with
+    ``n_samples``, also the *effective bits* per sample: the entropy of code usage (in bits) per
+    token times the tokens per sample, what the code carries beside its nominal bits.
 
     Counting over the whole split rather than averaging per batch matters: a batch of B tokens
     can show at most B codes, so per-batch figures understate usage whenever B is near K.
     """
     counts = counts.double()
-    probabilities = counts / counts.sum().clamp(min=1)
+    total = counts.sum().clamp(min=1)
+    probabilities = counts / total
     entropy = -(probabilities * probabilities.clamp(min=1e-30).log()).sum()
     used = int((counts > 0).sum())
-    return {
+    metrics = {
         "perplexity": float(entropy.exp()),
         "code_usage": used / len(counts),
         "dead_codes": len(counts) - used,
     }
+    if n_samples:
+        metrics["effective_bits"] = float(entropy / math.log(2) * total / n_samples)
+    return metrics

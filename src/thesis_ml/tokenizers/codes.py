@@ -9,13 +9,30 @@ it agrees with the tokenizer's bits).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 from thesis_ml.utils.registry import select
 
+# FSQ's recommended level sets per bit budget (Mentzer et al. 2023, arXiv 2309.15505, table 1).
+FSQ_LEVELS = {
+    8: [8, 6, 5],
+    10: [8, 5, 5, 5],
+    12: [7, 5, 5, 5, 5],
+    14: [8, 8, 8, 6, 5],
+    16: [8, 8, 8, 5, 5, 5],
+}
+
+
+def fsq_levels(cfg: Mapping) -> list[int]:
+    """The levels of an FSQ config: given, or the recommended set of its bit budget."""
+    return list(cfg["levels"]) if cfg.get("levels") else FSQ_LEVELS[int(cfg["bits"])]
+
+
 CODE_LEVELS: dict[str, Callable[[Mapping, int], int | None]] = {
     "none": lambda cfg, latent_dim: None,
     "vq": lambda cfg, latent_dim: int(cfg["codebook_size"]) ** int(cfg["n_tokens"]),
+    "fsq": lambda cfg, latent_dim: math.prod(fsq_levels(cfg)),
 }
 
 

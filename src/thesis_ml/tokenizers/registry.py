@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from thesis_ml.tokenizers.base import Tokenizer
+from thesis_ml.tokenizers.fsq import FiniteScalarQuantizer
 from thesis_ml.tokenizers.none import ContinuousTokenizer
 from thesis_ml.tokenizers.vq import VectorQuantizer
 from thesis_ml.utils.registry import select
@@ -18,6 +19,7 @@ from thesis_ml.utils.registry import select
 TOKENIZERS: dict[str, type[Tokenizer]] = {
     "none": ContinuousTokenizer,
     "vq": VectorQuantizer,
+    "fsq": FiniteScalarQuantizer,
 }
 
 

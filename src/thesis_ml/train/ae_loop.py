@@ -105,7 +105,7 @@ def run_epoch(
         "aux_loss": aux_loss,
     }
     if counts is not None:
-        metrics.update(code_usage_metrics(counts))
+        metrics.update(code_usage_metrics(counts, loader.num_samples))
     return metrics, counts
 
 
