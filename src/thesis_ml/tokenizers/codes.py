@@ -33,6 +33,7 @@ CODE_LEVELS: dict[str, Callable[[Mapping, int], int | None]] = {
     "none": lambda cfg, latent_dim: None,
     "vq": lambda cfg, latent_dim: int(cfg["codebook_size"]) ** int(cfg["n_tokens"]),
     "fsq": lambda cfg, latent_dim: math.prod(fsq_levels(cfg)),
+    "rvq": lambda cfg, latent_dim: int(cfg["codebook_size"]) ** int(cfg["n_quantizers"]),
 }
 
 

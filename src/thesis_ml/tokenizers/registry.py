@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from thesis_ml.tokenizers.base import Tokenizer
 from thesis_ml.tokenizers.fsq import FiniteScalarQuantizer
 from thesis_ml.tokenizers.none import ContinuousTokenizer
+from thesis_ml.tokenizers.rvq import ResidualVectorQuantizer
 from thesis_ml.tokenizers.vq import VectorQuantizer
 from thesis_ml.utils.registry import select
 
@@ -20,6 +21,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
     "none": ContinuousTokenizer,
     "vq": VectorQuantizer,
     "fsq": FiniteScalarQuantizer,
+    "rvq": ResidualVectorQuantizer,
 }
 
 
