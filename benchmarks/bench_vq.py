@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from thesis_ml.data.loaders import TensorLoader
 from thesis_ml.models.autoencoder import Autoencoder, build_autoencoder
 from thesis_ml.tokenizers.base import Quantized, Tokenizer
-from thesis_ml.tokenizers.vq import nearest_codes
+from thesis_ml.tokenizers.codebook import nearest_codes
 from thesis_ml.train.ae_loop import run_epoch
 from thesis_ml.utils.io import atomic_write_text
 
@@ -190,8 +190,9 @@ def time_search(repeats: int, device: torch.device) -> dict[str, float]:
     return best
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def step_benchmark_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """The options of a training-step benchmark (this one, bench_tokenizers.py); sets threads."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--device", default="cpu", help="cpu (default) | cuda | cuda:N")
@@ -199,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = step_benchmark_arguments(__doc__, argv)
     batches, repeats = (4, 5) if args.quick else (8, 15)
 
     device = torch.device(args.device)

@@ -109,6 +109,29 @@ def read_vq(data, _out, _quick) -> list[Row]:
     ]
 
 
+def read_tokenizers(data, _out, _quick) -> list[Row]:
+    rows = [
+        row(
+            f"{r['name']} step / vector-quantize-pytorch step",
+            f"{r['ratio']:.2f}x",
+            f"<= {r['target']}x",
+            r["ratio"] <= r["target"],
+            f"{1e3 * r['step_s']['ours']:.2f} ms vs {1e3 * r['step_s']['peer']:.2f} ms "
+            f"({r['peer']}), batch {data['batch']}",
+        )
+        for r in data["rows"]
+    ]
+    if data["skipped"]:  # rows whose option our config does not have yet
+        rows.append(
+            row(
+                "tokenizer rows not run",
+                ", ".join(s["name"] for s in data["skipped"]),
+                note="; ".join(s["reason"] for s in data["skipped"]),
+            )
+        )
+    return rows
+
+
 def read_plots(_data, out: str, quick: bool) -> list[Row]:
     overhead = re.search(
         r"plots_minimal / make_plots=false = ([\d.]+)\s+\(target <= ([\d.]+)\)", out
@@ -242,6 +265,7 @@ READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     # name: (has --json, reader)
     "bench_train_loop": (True, read_train_loop),
     "bench_vq": (True, read_vq),
+    "bench_tokenizers": (True, read_tokenizers),
     "bench_plots": (False, read_plots),
     "bench_reports": (True, read_reports),
     "bench_pipeline": (True, read_pipeline),

@@ -11,6 +11,7 @@ rule build_report:
             category="Sweep",
         ),
         summary_json=f"{RESULTS}/report/summary.json",
+        ranking=f"{RESULTS}/report/tokenizer_ranking.csv",
         figures=report(
             directory(f"{RESULTS}/report/figures"),
             patterns=["{name}.png"],

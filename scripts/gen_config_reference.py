@@ -120,13 +120,15 @@ def _show(value) -> str:
     return text.removesuffix("...\n").strip()  # a bare scalar's document-end marker
 
 
-def schema_lookup(schema: Mapping):
-    """``lookup("a.b.c")``: the schema of that key (``{}`` where the schema does not say)."""
+def schema_lookup(schema: Mapping, kind: str | None = None):
+    """``lookup("a.b.c")``: the schema of that key (``{}`` where the schema does not say); with
+    ``kind``, a key of a kind-specific branch is looked up in that kind's branch (fsq and lfq
+    both have ``bits``, with other values)."""
 
     def lookup(key: str) -> Mapping:
         node = schema
         for part in key.split("."):
-            node = _property(node, part)
+            node = _property(node, part, kind)
             if node is None:
                 return {}
         return node
@@ -134,18 +136,21 @@ def schema_lookup(schema: Mapping):
     return lookup
 
 
-def _property(schema: Mapping, name: str) -> Mapping | None:
+def _property(schema: Mapping, name: str, kind: str | None = None) -> Mapping | None:
     if name in schema.get("properties", {}):
         return schema["properties"][name]
     for branch in schema.get("allOf", []):  # kind-specific keys (phase1 tokenizers)
-        found = _property(branch.get("then", {}), name)
+        branch_kind = branch.get("if", {}).get("properties", {}).get("kind", {}).get("const")
+        if kind is not None and branch_kind not in (None, kind):
+            continue
+        found = _property(branch.get("then", {}), name, kind)
         if found is not None and found.get("const") is None:
             return found
     return None
 
 
-def run_config_schema_lookup():
-    return schema_lookup(run_config_schema())  # as validated: shorthands written out
+def run_config_schema_lookup(kind: str | None = None):
+    return schema_lookup(run_config_schema(), kind)  # as validated: shorthands written out
 
 
 def _load(path: Path):
@@ -185,7 +190,9 @@ def run_config_section() -> list[str]:
             out += ["", f"#### `{group}={option.stem}`", "", header_text(option), ""]
             if is_global:
                 out += ["Sets keys anywhere in the config (`@package _global_`).", ""]
-            out += table(entries(option, prefix, lookup))
+            kind = None if is_global else (_load(option) or {}).get("kind")
+            option_lookup = run_config_schema_lookup(kind) if kind else lookup
+            out += table(entries(option, prefix, option_lookup))
     return out
 
 

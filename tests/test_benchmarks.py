@@ -26,6 +26,9 @@ EXPECTED = {
         "plainest VQ-AE step",
         "codes equal to vector-quantize-pytorch's",
     ],
+    "bench_tokenizers": [
+        f"{name} step / vector-quantize-pytorch step" for name in ("fsq", "rvq", "vq")
+    ],
     "bench_plots": [
         "training time, logging=plots_minimal / make_plots=false",
         "drawing the final plots_minimal figure",

@@ -41,6 +41,8 @@ NOT_RUN = {
     "sudo bash scripts/local_slurm.sh": "installs and starts a SLURM cluster as root (the CI's "
     "first step, before the tests)",
     "sudo bash scripts/local_slurm.sh stop": "stops that cluster, which the SLURM tests use",
+    "snakemake --cores 2 --configfile workflow_configs/tokenizers.yaml": "93 runs (about 15 "
+    "minutes); tests/test_tokenizer_sweep.py runs every tokenizer of it at reduced size",
 }
 
 # Snakemake's --config hands seeds=[0,1,2] over as strings; the sweep takes what the schema says.

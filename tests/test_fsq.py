@@ -18,12 +18,8 @@ from thesis_ml.train import run_loop
 AE = ("phase1/trainer=ae", "phase1/tokenizer=fsq", "logging.quiet=true")
 
 
-@pytest.mark.parametrize("levels", [[8, 6, 5], [8, 5, 5, 5], [3, 4], [7, 5, 5, 5, 5]])
-def test_codes_and_output_equal_the_peers_for_the_same_projections(levels):
-    latent_dim = 6
-    generator = torch.Generator().manual_seed(0)
-    ours = FiniteScalarQuantizer(latent_dim, levels)
-    peer = FSQ(levels=levels, dim=latent_dim)
+def copy_projections(ours: torch.nn.Module, peer: torch.nn.Module) -> None:
+    """The peer's learned projections in and out (where the sizes need them) into ours."""
     with torch.no_grad():
         for mine, theirs in (
             (ours.project_in, peer.project_in),
@@ -32,6 +28,15 @@ def test_codes_and_output_equal_the_peers_for_the_same_projections(levels):
             if isinstance(mine, torch.nn.Linear):
                 mine.weight.copy_(theirs.weight)
                 mine.bias.copy_(theirs.bias)
+
+
+@pytest.mark.parametrize("levels", [[8, 6, 5], [8, 5, 5, 5], [3, 4], [7, 5, 5, 5, 5]])
+def test_codes_and_output_equal_the_peers_for_the_same_projections(levels):
+    latent_dim = 6
+    generator = torch.Generator().manual_seed(0)
+    ours = FiniteScalarQuantizer(latent_dim, levels)
+    peer = FSQ(levels=levels, dim=latent_dim)
+    copy_projections(ours, peer)
     latent = 3 * torch.randn(512, latent_dim, generator=generator)
     quantized = ours(latent)
     peer_out, peer_codes = peer(latent[:, None, :])

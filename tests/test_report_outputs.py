@@ -120,5 +120,7 @@ def test_pipeline_report_of_a_supervised_sweep_leaves_out_the_autoencoder_figure
     assert set(document["figures_left_out"]) == {
         "pareto_error_vs_compression",
         "vq_perplexity_boxplot",
+        "rate_distortion",
+        "code_utilization",
     }
     assert planned_jobs(workdir, *CONFIGFILE) == {}

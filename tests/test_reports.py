@@ -21,6 +21,7 @@ from thesis_ml.reports.figures import FIGURES
 from thesis_ml.reports.synthetic import fake_config, write_fake_run
 from thesis_ml.train.__main__ import main as train_main
 
+NO_DISCRETE_CODE = "no run has a discrete code (no autoencoder runs, or only continuous ones)"
 QUICK_TRAINING = ["trainer.epochs=2", "data.n_samples=512", "logging.quiet=true"]
 QUICK_TRAINING += ["logging.make_plots=false", "trainer.num_threads=1"]
 
@@ -235,6 +236,8 @@ def test_figures_that_apply_to_no_run_are_left_out_saying_why(trained, tmp_path,
             "no run records its compression (bits_per_sample): no autoencoder runs"
         ),
         "vq_perplexity_boxplot": "no VQ run (no run records a perplexity)",
+        "rate_distortion": NO_DISCRETE_CODE,
+        "code_utilization": NO_DISCRETE_CODE,
     }
     stdout = capsys.readouterr().out
     assert all(f"left out {name}: {why}" in stdout for name, why in left_out.items())

@@ -29,7 +29,8 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = []
 
 
 def _check_phase1_shapes(cfg: dict) -> list[str]:
-    """VQ tokens must split the latent evenly; reconstruction factors must fit the features."""
+    """VQ tokens must split the latent evenly (and be at least codebook_dim); reconstruction
+    factors must fit the features."""
     problems = []
     phase1, data = cfg.get("phase1") or {}, cfg.get("data") or {}
     tokenizer, encoder = phase1.get("tokenizer") or {}, phase1.get("encoder") or {}
@@ -38,6 +39,13 @@ def _check_phase1_shapes(cfg: dict) -> list[str]:
         problems.append(
             f"phase1.tokenizer.n_tokens: {n_tokens} does not divide "
             f"phase1.encoder.latent_dim={latent_dim}"
+        )
+    codebook_dim = tokenizer.get("codebook_dim")
+    if codebook_dim and latent_dim and codebook_dim > latent_dim // (n_tokens or 1):
+        per_token = f"/ n_tokens = {latent_dim // n_tokens}" if n_tokens else f"= {latent_dim}"
+        problems.append(
+            f"phase1.tokenizer.codebook_dim: {codebook_dim} exceeds the size of a token, "
+            f"phase1.encoder.latent_dim {per_token}"
         )
     if tokenizer.get("kind") == "fsq" and (tokenizer.get("levels") is None) == (
         tokenizer.get("bits") is None
@@ -53,6 +61,20 @@ def _check_phase1_shapes(cfg: dict) -> list[str]:
 
 
 SEMANTIC_CHECKS.append(_check_phase1_shapes)
+
+
+def _check_vq_options(cfg: dict) -> list[str]:
+    """SimVQ's codebook learns by gradient, through its map: an EMA update has nothing to move."""
+    tokenizer = (cfg.get("phase1") or {}).get("tokenizer") or {}
+    if tokenizer.get("simvq") and tokenizer.get("ema"):
+        return [
+            "phase1.tokenizer.simvq / phase1.tokenizer.ema: SimVQ learns its codebook by "
+            "gradient; set phase1.tokenizer.ema=false"
+        ]
+    return []
+
+
+SEMANTIC_CHECKS.append(_check_vq_options)
 
 
 def _check_split(cfg: dict) -> list[str]:

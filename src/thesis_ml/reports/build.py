@@ -1,4 +1,6 @@
-"""Building a report: read and check the runs, summarise them, draw the figures, write it all.
+"""Building a report: read and check the runs, summarise them, draw the figures, write it all:
+summary.csv, the tokenizer ranking per bit budget (tokenizer_ranking.csv, reports/ranking.py),
+summary.json holding both, and the figures.
 
 Nothing is written until the config, the destination (reports/destination.py) and every run have
 been checked and every figure has been drawn (in memory); then each file is written atomically.
@@ -26,6 +28,7 @@ from thesis_ml.reports.destination import (
     report_dir,
 )
 from thesis_ml.reports.figures import FIGURES, not_applicable, render
+from thesis_ml.reports.ranking import RANKING_COLUMNS, ranking_rows, tokenizer_ranking
 from thesis_ml.reports.runs import RunSet, read_runs, resolve_sources
 from thesis_ml.reports.settings import (
     DEFAULT_REPORT_CONFIG,
@@ -34,9 +37,11 @@ from thesis_ml.reports.settings import (
     with_inputs,
 )
 from thesis_ml.reports.summary import rows_to_frame, scalars_frame, summary_rows
+from thesis_ml.reports.tokenizer_runs import tokenizer_runs
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
 FIGURES_SUBDIR = "figures"
+RANKING_CSV = "tokenizer_ranking.csv"  # beside summary.csv, header only without discrete runs
 
 
 @dataclass
@@ -82,6 +87,7 @@ def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_U
     loaded = time.perf_counter()
     rows = summary_rows(runset, **settings["summary"])
     data = report_data(runset, rows_to_frame(rows, runset))
+    ranking = ranking_rows(tokenizer_ranking(data.autoencoders))
     summarised = time.perf_counter()
     left_out = {
         name: why for name in outputs["which_figures"] if (why := not_applicable(name, data))
@@ -97,11 +103,12 @@ def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_U
         "written_by": written_by,
         "config": settings,
         "runs": rows,
+        "tokenizer_ranking": ranking,
         "skipped": skipped,
         "figures": [f"{FIGURES_SUBDIR}/{name}" for name in figures],
         "figures_left_out": left_out,
     }
-    files = _write(out_dir, rows, document, figures)
+    files = _write(out_dir, rows, ranking, document, figures)
     timings = {
         "load_s": loaded - started,
         "summary_s": summarised - loaded,
@@ -130,16 +137,17 @@ def report_data(runset: RunSet, summary):
         if (size := ((run.config.get("phase1") or {}).get("tokenizer") or {}).get("codebook_size"))
     }
     scalars = scalars_frame(runset, split="val")
-    return ReportData(summary, scalars, eigenvalues, yardsticks, sizes)
+    autoencoders = tokenizer_runs(runset, summary)
+    return ReportData(summary, scalars, eigenvalues, yardsticks, autoencoders, sizes)
 
 
-def _write(out_dir: Path, rows: list[dict], document: Mapping, figures: Mapping) -> list[Path]:
-    files = [out_dir / "summary.csv", out_dir / SUMMARY_JSON]
-    with atomic_write(files[0]) as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    atomic_write_text(files[1], json.dumps(json_safe(document), indent=1) + "\n")
+def _write(
+    out_dir: Path, rows: list[dict], ranking: list[dict], document: Mapping, figures: Mapping
+) -> list[Path]:
+    files = [out_dir / "summary.csv", out_dir / RANKING_CSV, out_dir / SUMMARY_JSON]
+    _write_csv(files[0], list(rows[0]), rows)
+    _write_csv(files[1], list(RANKING_COLUMNS), ranking)
+    atomic_write_text(files[2], json.dumps(json_safe(document), indent=1) + "\n")
     # The pipeline declares the directory as an output, whichever figures apply.
     (out_dir / FIGURES_SUBDIR).mkdir(exist_ok=True)
     for name, content in figures.items():
@@ -149,6 +157,13 @@ def _write(out_dir: Path, rows: list[dict], document: Mapping, figures: Mapping)
         files.append(path)
     _remove_stale_figures(out_dir / FIGURES_SUBDIR, keep=set(figures))
     return files
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    with atomic_write(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _remove_stale_figures(figures_dir: Path, keep: set[str]) -> None:

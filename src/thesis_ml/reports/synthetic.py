@@ -113,9 +113,10 @@ def write_fake_run(
         )
         writer.emit("on_epoch_end", epoch=epoch, val={"val_loss": val_loss}, wall_time_s=wall)
         if math.isfinite(val_loss) and (best is None or val_loss < best["val_loss"]):
-            best = {"epoch": epoch, **_on_splits(val_loss, "run")}
+            best = {"epoch": epoch, **_on_splits(val_loss, "run"), **_test_code_metrics(vq)}
     if status is not None:
         final = {"epoch": trained, **_on_splits(val_loss, "run"), "train_loss": val_loss * 1.1}
+        final.update(_test_code_metrics(vq))
         writer.emit(
             "on_train_end",
             status=status,
@@ -205,6 +206,17 @@ def _gaps(measured: Mapping, comparison: Mapping) -> dict:
             if yardstick.get(f"{split}_loss")
         }
         for name, yardstick in comparison["yardsticks"].items()
+    }
+
+
+def _test_code_metrics(vq: Mapping) -> dict:
+    """An epoch's code usage, as the weights' usage on test (``best.test_*``, docs/facts.md)."""
+    if not vq:
+        return {}
+    return {
+        "test_perplexity": vq["perplexity"],
+        "test_code_usage": vq["code_usage"],
+        "test_effective_bits": math.log2(vq["perplexity"]),
     }
 
 

@@ -34,6 +34,7 @@ CODE_LEVELS: dict[str, Callable[[Mapping, int], int | None]] = {
     "vq": lambda cfg, latent_dim: int(cfg["codebook_size"]) ** int(cfg["n_tokens"]),
     "fsq": lambda cfg, latent_dim: math.prod(fsq_levels(cfg)),
     "rvq": lambda cfg, latent_dim: int(cfg["codebook_size"]) ** int(cfg["n_quantizers"]),
+    "lfq": lambda cfg, latent_dim: 2 ** int(cfg["bits"]),
 }
 
 

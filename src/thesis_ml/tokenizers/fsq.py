@@ -30,11 +30,23 @@ class FiniteScalarQuantizer(Tokenizer):
         dims = len(self.levels)
         self.project_in = nn.Linear(latent_dim, dims) if dims != latent_dim else nn.Identity()
         self.project_out = nn.Linear(dims, latent_dim) if dims != latent_dim else nn.Identity()
+        # Constants of the bound and the code, per number (computed once: a training step's
+        # dozen small ops on 3-element tensors cost as much as the tanh on the batch).
         counts = torch.tensor(self.levels, dtype=torch.float32)
-        self.register_buffer("_levels", counts, persistent=False)
-        basis = torch.cumprod(torch.tensor([1, *self.levels[:-1]]), dim=0)
-        self.register_buffer("_basis", basis, persistent=False)
-        self.register_buffer("zero", torch.zeros(()), persistent=False)
+        half = (counts - 1) * (1 + BOUND_EPS) / 2
+        offset = torch.where(counts % 2 == 0, 0.5, 0.0)
+        half_width = torch.div(counts, 2, rounding_mode="floor")
+        basis = torch.cumprod(torch.tensor([1.0, *self.levels[:-1]]), dim=0)
+        constants = {
+            "_half": half,  # the bound's half range
+            "_offset": offset,
+            "_shift": torch.atanh(offset / half),
+            "_half_width": half_width,
+            "_basis": basis,  # mixed radix of the code (exact in float32 up to 2**24 codes)
+            "zero": torch.zeros(()),
+        }
+        for name, value in constants.items():
+            self.register_buffer(name, value, persistent=False)
 
     @classmethod
     def from_config(cls, cfg: Mapping, latent_dim: int) -> FiniteScalarQuantizer:
@@ -46,16 +58,20 @@ class FiniteScalarQuantizer(Tokenizer):
 
     def forward(self, latent: torch.Tensor) -> Quantized:
         # Full precision even under bf16 autocast: rounding near a level boundary must not flip.
+        if not torch.is_autocast_enabled(latent.device.type):
+            return self._quantize(latent.float())
         with torch.autocast(latent.device.type, enabled=False):
-            bounded = self._bound(self.project_in(latent.float()))
-            rounded = bounded + (bounded.round() - bounded).detach()  # straight-through
-            half_width = torch.div(self._levels, 2, rounding_mode="floor")
-            codes = ((rounded.detach() + half_width) * self._basis).sum(dim=1).round().long()
-            return Quantized(self.project_out(rounded / half_width), self.zero, codes[:, None])
+            return self._quantize(latent.float())
+
+    def _quantize(self, latent: torch.Tensor) -> Quantized:
+        bounded = self._bound(self.project_in(latent))
+        detached = bounded.detach()
+        level = detached.round()  # an integer in [-half_width, half_width] per number
+        rounded = bounded + (level - detached)  # straight-through
+        # Integers in float32, summed exactly (elementwise, not a matmul that TF32 may round).
+        codes = ((level + self._half_width) * self._basis).sum(dim=1).long()
+        return Quantized(self.project_out(rounded / self._half_width), self.zero, codes[:, None])
 
     def _bound(self, z: torch.Tensor) -> torch.Tensor:
         """Each number squashed into its level count's range (of width levels - 1)."""
-        half = (self._levels - 1) * (1 + BOUND_EPS) / 2
-        offset = torch.where(self._levels % 2 == 0, 0.5, 0.0)
-        shift = torch.atanh(offset / half)
-        return torch.tanh(z + shift) * half - offset
+        return torch.tanh(z + self._shift) * self._half - self._offset

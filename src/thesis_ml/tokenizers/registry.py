@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from thesis_ml.tokenizers.base import Tokenizer
 from thesis_ml.tokenizers.fsq import FiniteScalarQuantizer
+from thesis_ml.tokenizers.lfq import LookupFreeQuantizer
 from thesis_ml.tokenizers.none import ContinuousTokenizer
 from thesis_ml.tokenizers.rvq import ResidualVectorQuantizer
 from thesis_ml.tokenizers.vq import VectorQuantizer
@@ -22,6 +23,7 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {
     "vq": VectorQuantizer,
     "fsq": FiniteScalarQuantizer,
     "rvq": ResidualVectorQuantizer,
+    "lfq": LookupFreeQuantizer,
 }
 
 

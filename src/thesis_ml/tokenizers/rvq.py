@@ -1,11 +1,12 @@
 """Residual vector quantization: ``n_quantizers`` stages, each a VQ (with every option of
-``phase1/tokenizer=vq``: EMA, k-means init, dead-code restart) of what the stages before it left.
+``phase1/tokenizer=vq``: EMA, k-means init, dead-code restart, rotation trick, cosine search,
+codebook_dim projection, SimVQ) of what the stages before it left.
 
 Stage i quantizes ``latent - (e_1 + ... + e_{i-1})`` (earlier codes detached, as in
 vector-quantize-pytorch's ``ResidualVQ``); the decoder sees the sum of the stages' codes, and
-each stage's straight-through estimator passes the gradient to the encoder. The code of a
-sample is one index per stage: ``n_quantizers * log2 K`` bits. Code usage is counted over the
-indices of all stages together.
+each stage's gradient estimator (straight-through or rotation) passes the gradient to the
+encoder. The code of a sample is one index per stage: ``n_quantizers * log2 K`` bits. Code
+usage is counted over the indices of all stages together.
 """
 
 from __future__ import annotations

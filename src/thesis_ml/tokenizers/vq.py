@@ -1,7 +1,8 @@
 """Vector quantization (VQ-VAE) with a codebook shared by ``n_tokens`` groups of the latent.
 
 The latent of size m is split into ``n_tokens`` vectors of size ``m / n_tokens``; each is
-replaced by its nearest codebook entry, and the gradient passes straight through to the encoder.
+replaced by its nearest codebook entry, and the gradient passes straight through to the encoder
+(or by the rotation trick).
 The tokenizer's loss is ``beta * ||z - sg(e)||^2`` (commitment), plus ``||sg(z) - e||^2``
 (codebook) when the codebook learns by gradient; with ``ema`` it instead follows an exponential
 moving average of the encoder outputs assigned to each code (sum over count, as in
@@ -12,9 +13,23 @@ training batch. With ``restart_dead_codes``, a code unused for ``dead_after_step
 training steps is re-seeded from a random encoder output of the current batch (its EMA
 statistics restart from that one sample).
 
-Nearest neighbours come from ``||e||^2 - 2 z.e`` computed by one ``addmm`` (the ``||z||^2``
-term does not change the argmin): about 3x faster than ``torch.cdist`` and its ``argmin``
-at K=256 (``benchmarks/bench_vq.py``).
+Four options, each off by default, follow vector-quantize-pytorch (its name in brackets):
+
+- ``rotation_trick``: the decoder's gradient reaches the encoder through the rotation from its
+  output to the code (``tokenizers/rotation.py``; ``rotate_to``) instead of straight-through.
+- ``cosine``: tokens and codes are l2-normalised and the nearest code is the most similar one;
+  the decoder gets the normalised code (``use_cosine_sim``).
+- ``codebook_dim``: tokens are mapped (``nn.Linear``) to that smaller size, quantized there and
+  mapped back (``codebook_dim``); losses, EMA, k-means and restarts all work in that space.
+- ``simvq`` (Zhu et al. 2024, arXiv 2411.02038): the codebook is a frozen random basis times
+  one learned linear map (``SimVQ``), so every gradient step moves all codes, used or not. It
+  learns by gradient only (``ema`` must be off). The basis takes no gradient, but k-means
+  init and restarts set its rows so that their codes are the k-means means and the encoder
+  outputs (exactly while the square map is invertible), as they set a plain codebook's rows.
+  Its random init is the peer's (``init_scale`` does not apply).
+
+The options combine freely (the rotation then runs between the normalised, projected vectors);
+the search is ``tokenizers/codebook.py``'s.
 """
 
 from __future__ import annotations
@@ -24,44 +39,14 @@ from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from thesis_ml.tokenizers.base import Quantized, Tokenizer
+from thesis_ml.tokenizers.codebook import kmeans, most_similar_codes, nearest_codes
+from thesis_ml.tokenizers.rotation import rotation_trick
 
 # Added to the EMA counts: keeps a code with a near-zero count from dividing by zero.
 EMA_EPS = 1e-5
-
-
-def nearest_codes(vectors: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest (Euclidean) codebook row of each row of ``vectors``.
-
-    The first nearest one on ties, as ``argmin``. On CPU, PyTorch's index reductions (``min``,
-    ``argmin``) are not vectorized and cost 3x the rest of the search together, so the index
-    comes from value reductions instead: mark each row's minima with 1.0 (``eq`` into a float
-    tensor), weight the marks by K - index and take the row's largest (exact in float32 up to
-    K = 2^24, the schema's limit). A row with a NaN has no minimum and gets the last code; its
-    loss is NaN, which the training loop reports.
-    """
-    n_codes = len(codebook)
-    scores = torch.addmm((codebook * codebook).sum(dim=1), vectors, codebook.T, alpha=-2)
-    torch.eq(scores, scores.amin(dim=1, keepdim=True), out=scores)
-    weights = torch.arange(n_codes, 0, -1, dtype=scores.dtype, device=scores.device)
-    first_minimum = n_codes - scores.mul_(weights).amax(dim=1).long()
-    return first_minimum.clamp_(max=n_codes - 1)
-
-
-def kmeans(samples: torch.Tensor, n_clusters: int, iterations: int) -> torch.Tensor:
-    """Lloyd's k-means from distinct random samples (repeated ones if there are too few)."""
-    if len(samples) >= n_clusters:
-        start = torch.randperm(len(samples), device=samples.device)[:n_clusters]
-    else:
-        start = torch.randint(len(samples), (n_clusters,), device=samples.device)
-    means = samples[start]
-    for _ in range(iterations):
-        codes = nearest_codes(samples, means)
-        counts = torch.bincount(codes, minlength=n_clusters).unsqueeze(1)
-        sums = torch.zeros_like(means).index_add_(0, codes, samples)
-        means = torch.where(counts > 0, sums / counts.clamp(min=1), means)
-    return means
 
 
 class VectorQuantizer(Tokenizer):
@@ -79,6 +64,10 @@ class VectorQuantizer(Tokenizer):
         kmeans_iters: int,
         restart_dead_codes: bool,
         dead_after_steps: int,
+        rotation_trick: bool,
+        cosine: bool,
+        codebook_dim: int | None,
+        simvq: bool,
     ) -> None:
         """Options as in ``configs/phase1/tokenizer/vq.yaml``, which states their defaults."""
         super().__init__()
@@ -88,25 +77,45 @@ class VectorQuantizer(Tokenizer):
             )
         if init not in ("random", "kmeans"):
             raise ValueError(f"phase1.tokenizer.init={init!r} is not random or kmeans")
+        self.dim = latent_dim // n_tokens
+        code_dim = self.dim if codebook_dim is None else codebook_dim
+        if not 1 <= code_dim <= self.dim:
+            raise ValueError(
+                f"phase1.tokenizer.codebook_dim={codebook_dim} is not in [1, {self.dim}], "
+                "the size of a token"
+            )
+        if simvq and ema:
+            raise ValueError("phase1.tokenizer.simvq needs phase1.tokenizer.ema=false")
         self.codebook_size = codebook_size
         self.n_tokens = n_tokens
-        self.dim = latent_dim // n_tokens
         self.beta = beta
         self.ema = ema
         self.decay = decay
         self.kmeans_iters = kmeans_iters
         self.restart_dead_codes = restart_dead_codes
         self.dead_after_steps = dead_after_steps
+        self.rotation_trick = rotation_trick
+        self.cosine = cosine
+        self.simvq = simvq
 
-        codebook = init_scale * torch.randn(codebook_size, self.dim)
-        if ema:
-            self.register_buffer("codebook", codebook)
-            # EMA of the sum of the vectors assigned to each code, and (last column) of their count
-            self.register_buffer(
-                "ema_stats", torch.cat([codebook, torch.ones(codebook_size, 1)], 1)
-            )
+        # As vector-quantize-pytorch: a codebook_dim of the token size needs no projection.
+        self.project_in = self.project_out = None
+        if code_dim < self.dim:
+            self.project_in = nn.Linear(self.dim, code_dim)
+            self.project_out = nn.Linear(code_dim, self.dim)
+        if simvq:  # init as vector-quantize-pytorch's SimVQ: basis rows of unit expected norm
+            self.register_buffer("basis", torch.randn(codebook_size, code_dim) * code_dim**-0.5)
+            self.code_map = nn.Linear(code_dim, code_dim, bias=False)  # codes: basis @ W^T
         else:
-            self.codebook = torch.nn.Parameter(codebook)
+            codebook = init_scale * torch.randn(codebook_size, code_dim)
+            if ema:
+                self.register_buffer("codebook", codebook)
+                # EMA of the sums of the vectors assigned to each code, and (last column) counts
+                self.register_buffer(
+                    "ema_stats", torch.cat([codebook, torch.ones(codebook_size, 1)], 1)
+                )
+            else:
+                self.codebook = torch.nn.Parameter(codebook)
         self.register_buffer("steps_unused", torch.zeros(codebook_size, dtype=torch.long))
         self.register_buffer("initialized", torch.tensor(init == "random"))
         # Mirror of `initialized` on the host, so that a training step need not read the device.
@@ -130,6 +139,12 @@ class VectorQuantizer(Tokenizer):
             kmeans_iters=int(cfg["kmeans_iters"]),
             restart_dead_codes=bool(cfg["restart_dead_codes"]),
             dead_after_steps=int(cfg["dead_after_steps"]),
+            # Off when absent: a section written before these options (bench_vq.py's) means
+            # the VQ it meant then.
+            rotation_trick=bool(cfg.get("rotation_trick", False)),
+            cosine=bool(cfg.get("cosine", False)),
+            codebook_dim=None if cfg.get("codebook_dim") is None else int(cfg["codebook_dim"]),
+            simvq=bool(cfg.get("simvq", False)),
         )
 
     @property
@@ -146,26 +161,56 @@ class VectorQuantizer(Tokenizer):
 
     def _quantize(self, latent: torch.Tensor) -> Quantized:
         vectors = latent.reshape(-1, self.dim)
+        if self.project_in is not None:
+            vectors = self.project_in(vectors)
+        if self.cosine:
+            vectors = F.normalize(vectors, dim=1)
         detached = vectors.detach()
         if self.training and self._awaits_init:
             self._init_from(detached)
-        codes = nearest_codes(detached, self.codebook.detach())
-        quantized = F.embedding(codes, self.codebook)
+        search = most_similar_codes if self.cosine else nearest_codes
+        codes = search(detached, self._searched_codebook())
+        quantized = self._selected_codes(codes)
         if self.training:
             self._update(detached, codes)
         aux_loss = self.beta * F.mse_loss(vectors, quantized.detach())  # commitment
         if not self.ema:
             aux_loss = aux_loss + F.mse_loss(quantized, detached)
-        # Straight-through: the decoder's gradient passes to the encoder unchanged.
-        straight_through = vectors + (quantized.detach() - detached)
-        return Quantized(
-            straight_through.view_as(latent), aux_loss, codes.view(len(latent), self.n_tokens)
-        )
+        if self.rotation_trick:
+            output = rotation_trick(vectors, quantized)
+        else:  # straight-through: the decoder's gradient passes to the encoder unchanged
+            output = vectors + (quantized.detach() - detached)
+        if self.project_out is not None:
+            output = self.project_out(output)
+        return Quantized(output.view_as(latent), aux_loss, codes.view(len(latent), self.n_tokens))
+
+    def _searched_codebook(self) -> torch.Tensor:
+        """The codes as the search sees them, without gradient."""
+        if self.simvq:
+            codebook = self.basis @ self.code_map.weight.detach().T
+        else:
+            codebook = self.codebook.detach()
+        return F.normalize(codebook, dim=1) if self.cosine else codebook
+
+    def _selected_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """The code of each token, with the gradient of the codebook (SimVQ: of its map).
+
+        Rows are selected before they are mapped or normalised: the autograd graph then holds
+        no codebook or basis tensor, which `_update` may change in place before the backward.
+        """
+        if self.simvq:
+            selected = self.code_map(F.embedding(codes, self.basis))
+        else:
+            selected = F.embedding(codes, self.codebook)
+        return F.normalize(selected, dim=1) if self.cosine else selected
 
     @torch.no_grad()
     def _init_from(self, vectors: torch.Tensor) -> None:
-        means = kmeans(vectors, self.codebook_size, self.kmeans_iters)
-        self.codebook.copy_(means)
+        means = kmeans(vectors, self.codebook_size, self.kmeans_iters, spherical=self.cosine)
+        if self.simvq:
+            self.basis.copy_(self._basis_rows_for(means))
+        else:
+            self.codebook.copy_(means)
         if self.ema:
             self.ema_stats[:, :-1] = means
             self.ema_stats[:, -1] = 1.0
@@ -207,10 +252,17 @@ class VectorQuantizer(Tokenizer):
     def _restart(self, dead: torch.Tensor, vectors: torch.Tensor) -> None:
         """Re-seed the ``dead`` codes from random rows of ``vectors``; their EMA restarts there."""
         picks = torch.randint(len(vectors), (int(dead.sum()),), device=vectors.device)
-        self.codebook[dead] = vectors[picks]
+        if self.simvq:
+            self.basis[dead] = self._basis_rows_for(vectors[picks])
+        else:
+            self.codebook[dead] = vectors[picks]
         if self.ema:
             self.ema_stats[dead] = torch.cat([vectors[picks], vectors.new_ones(len(picks), 1)], 1)
         self.steps_unused[dead] = 0
+
+    def _basis_rows_for(self, codes: torch.Tensor) -> torch.Tensor:
+        """SimVQ basis rows b whose codes b @ W^T are ``codes`` (least squares if W is singular)."""
+        return codes @ torch.linalg.pinv(self.code_map.weight.T)
 
 
 def _sync_host_state(module: VectorQuantizer, _incompatible) -> None:

@@ -17,6 +17,8 @@ FIGURES = {
     "throughput_vs_best_val": "throughput",
     "pareto_error_vs_compression": "pareto",
     "vq_perplexity_boxplot": "perplexity",
+    "rate_distortion": "rate_distortion",
+    "code_utilization": "code_utilization",
 }
 
 
@@ -35,8 +37,10 @@ def render(name: str, data, fig_format: str, dpi: int) -> bytes:
 
 def _module(name: str):
     from thesis_ml.reports.figures import (  # noqa: F401  (looked up below)
+        code_utilization,
         pareto,
         perplexity,
+        rate_distortion,
         throughput,
         val_mse_vs_time,
     )

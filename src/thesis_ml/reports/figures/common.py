@@ -33,6 +33,7 @@ class ReportData:
     scalars: pd.DataFrame  # val rows of every run, long form, with a run_id column
     eigenvalues: dict[str, list[float]]  # run_id -> population covariance eigenvalues, if known
     yardsticks: dict[str, dict]  # run_id -> the run's yardsticks (docs/facts.md)
+    autoencoders: pd.DataFrame  # one row per autoencoder run (thesis_ml.reports.tokenizer_runs)
     codebook_sizes: dict[str, int] = field(default_factory=dict)  # group -> K of its VQ runs
 
 
