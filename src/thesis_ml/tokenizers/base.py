@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import torch
@@ -49,6 +49,26 @@ class Tokenizer(nn.Module, ABC):
     @abstractmethod
     def bits_per_sample(self) -> float:
         """Bits of the code of one sample (a continuous latent counts 32 per float32)."""
+
+
+def in_full_precision(
+    quantize: Callable[[torch.Tensor], Quantized], latent: torch.Tensor
+) -> Quantized:
+    """``quantize`` on ``latent`` in float32, also under bf16 autocast: codes are decided by
+    comparisons (nearest code, rounding, sign) that bf16 would flip near their boundaries.
+    Autocast is only left where it is on: entering the context costs a training step time."""
+    if not torch.is_autocast_enabled(latent.device.type):
+        return quantize(latent.float())
+    with torch.autocast(latent.device.type, enabled=False):
+        return quantize(latent.float())
+
+
+def projections(latent_dim: int, dims: int) -> tuple[nn.Module, nn.Module]:
+    """Learned linear maps from the latent to the ``dims`` numbers a tokenizer quantizes and
+    back (FSQ, LFQ); none where the sizes agree."""
+    if dims == latent_dim:
+        return nn.Identity(), nn.Identity()
+    return nn.Linear(latent_dim, dims), nn.Linear(dims, latent_dim)
 
 
 def code_usage_metrics(counts: torch.Tensor, n_samples: int | None = None) -> dict:

@@ -14,9 +14,8 @@ import math
 from collections.abc import Mapping
 
 import torch
-from torch import nn
 
-from thesis_ml.tokenizers.base import Quantized, Tokenizer
+from thesis_ml.tokenizers.base import Quantized, Tokenizer, in_full_precision, projections
 from thesis_ml.tokenizers.codes import fsq_levels
 
 BOUND_EPS = 1e-3
@@ -28,8 +27,7 @@ class FiniteScalarQuantizer(Tokenizer):
         self.levels = list(levels)
         self.codebook_size = math.prod(self.levels)
         dims = len(self.levels)
-        self.project_in = nn.Linear(latent_dim, dims) if dims != latent_dim else nn.Identity()
-        self.project_out = nn.Linear(dims, latent_dim) if dims != latent_dim else nn.Identity()
+        self.project_in, self.project_out = projections(latent_dim, dims)
         # Constants of the bound and the code, per number (computed once: a training step's
         # dozen small ops on 3-element tensors cost as much as the tanh on the batch).
         counts = torch.tensor(self.levels, dtype=torch.float32)
@@ -57,11 +55,7 @@ class FiniteScalarQuantizer(Tokenizer):
         return math.log2(self.codebook_size)
 
     def forward(self, latent: torch.Tensor) -> Quantized:
-        # Full precision even under bf16 autocast: rounding near a level boundary must not flip.
-        if not torch.is_autocast_enabled(latent.device.type):
-            return self._quantize(latent.float())
-        with torch.autocast(latent.device.type, enabled=False):
-            return self._quantize(latent.float())
+        return in_full_precision(self._quantize, latent)  # rounding near a boundary must hold
 
     def _quantize(self, latent: torch.Tensor) -> Quantized:
         bounded = self._bound(self.project_in(latent))

@@ -24,9 +24,8 @@ from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from thesis_ml.tokenizers.base import Quantized, Tokenizer
+from thesis_ml.tokenizers.base import Quantized, Tokenizer, in_full_precision, projections
 
 # The peer's floor on the probabilities inside the entropy's log; the same floor keeps the
 # losses equal, and its gradient finite where a code's probability underflows.
@@ -56,8 +55,7 @@ class LookupFreeQuantizer(Tokenizer):
         self.diversity_gamma = diversity_gamma
         self.inv_temperature = inv_temperature
         self.commitment_weight = commitment_weight
-        self.project_in = nn.Linear(latent_dim, bits) if bits != latent_dim else nn.Identity()
-        self.project_out = nn.Linear(bits, latent_dim) if bits != latent_dim else nn.Identity()
+        self.project_in, self.project_out = projections(latent_dim, bits)
         bit_values = 2 ** torch.arange(bits - 1, -1, -1)
         self.register_buffer("_bit_values", bit_values, persistent=False)
         # Row k: the signs of code k. Only the entropy term needs every code.
@@ -80,18 +78,20 @@ class LookupFreeQuantizer(Tokenizer):
         return float(self.bits)
 
     def forward(self, latent: torch.Tensor) -> Quantized:
-        # Full precision even under bf16 autocast: a sign near 0 must not flip, and the softmax
-        # at inverse temperature 100 would saturate in bf16.
-        with torch.autocast(latent.device.type, enabled=False):
-            projected = self.project_in(latent.float())
-            positive = projected > 0
-            signs = torch.where(positive, 1.0, -1.0)
-            straight_through = projected + (signs - projected).detach()
-            codes = (positive.long() * self._bit_values).sum(dim=1)
-            aux_loss = self.commitment_weight * F.mse_loss(projected, signs)
-            if self.training:
-                aux_loss = aux_loss + self.entropy_weight * self._entropy_penalty(projected)
-            return Quantized(self.project_out(straight_through), aux_loss, codes[:, None])
+        # A sign near 0 must not flip, and the softmax at inverse temperature 100 would
+        # saturate in bf16.
+        return in_full_precision(self._quantize, latent)
+
+    def _quantize(self, latent: torch.Tensor) -> Quantized:
+        projected = self.project_in(latent)
+        positive = projected > 0
+        signs = torch.where(positive, 1.0, -1.0)
+        straight_through = projected + (signs - projected).detach()
+        codes = (positive.long() * self._bit_values).sum(dim=1)
+        aux_loss = self.commitment_weight * F.mse_loss(projected, signs)
+        if self.training:
+            aux_loss = aux_loss + self.entropy_weight * self._entropy_penalty(projected)
+        return Quantized(self.project_out(straight_through), aux_loss, codes[:, None])
 
     def _entropy_penalty(self, projected: torch.Tensor) -> torch.Tensor:
         """Mean entropy of each sample's code distribution less ``diversity_gamma`` times the

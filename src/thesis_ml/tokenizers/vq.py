@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from thesis_ml.tokenizers.base import Quantized, Tokenizer
+from thesis_ml.tokenizers.base import Quantized, Tokenizer, in_full_precision
 from thesis_ml.tokenizers.codebook import kmeans, most_similar_codes, nearest_codes
 from thesis_ml.tokenizers.rotation import rotation_trick
 
@@ -152,12 +152,9 @@ class VectorQuantizer(Tokenizer):
         return self.n_tokens * math.log2(self.codebook_size)
 
     def forward(self, latent: torch.Tensor) -> Quantized:
-        # Full precision even under bf16 autocast: close codes would tie in bf16 distances, and
-        # the EMA statistics would lose their small per-step updates.
-        if not torch.is_autocast_enabled(latent.device.type):
-            return self._quantize(latent.float())
-        with torch.autocast(latent.device.type, enabled=False):
-            return self._quantize(latent.float())
+        # Close codes would tie in bf16 distances, and the EMA statistics would lose their
+        # small per-step updates.
+        return in_full_precision(self._quantize, latent)
 
     def _quantize(self, latent: torch.Tensor) -> Quantized:
         vectors = latent.reshape(-1, self.dim)
