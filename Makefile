@@ -8,7 +8,7 @@ sweep:  ## the default sweep to its report (results/default/report/)
 test:  ## the whole test suite
 	bash scripts/test.sh
 
-bench:  ## every benchmark -> benchmarks/RESULTS.md and benchmarks/results.json (< 10 min)
+bench:  ## every benchmark -> benchmarks/RESULTS.md and benchmarks/results.json (about 30 min: bench_search trains two grids and two searches)
 	bash -c 'source scripts/bootstrap.sh && python benchmarks/run_all.py'
 
 docs:  ## regenerate docs/config_reference.md from the config files and schemas

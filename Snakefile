@@ -1,5 +1,6 @@
-# thesis-ml workflow: synthetic data -> one training run per config combination -> per-run
-# figures -> the sweep's cross-run report. See README.md ("The pipeline") for the layout.
+# thesis-ml workflow: synthetic data -> one training run per config combination (and the
+# trials of an adaptive search) -> per-run figures -> the sweep's cross-run report. See
+# README.md ("The pipeline") for the layout.
 import sys
 from pathlib import Path
 
@@ -22,8 +23,10 @@ include: "rules/common.smk"
 include: "rules/sources.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/search.smk"
 include: "rules/render.smk"
 include: "rules/report.smk"
+include: "rules/export.smk"
 
 
 localrules:
@@ -31,11 +34,25 @@ localrules:
     source_checksums,
     generate_data,
     quantizer_reference,
+    search_propose,
+    search_promote,
+    search_tell,
     render_run,
     build_report,
+
+
+# Trial configs are composed after parse time, once the search's checkpoints have proposed them:
+# the next invocation reads them from the cache instead of composing them again.
+onsuccess:
+    RUN_CONFIGS.save()
+
+
+onerror:
+    RUN_CONFIGS.save()
 
 
 rule all:
     default_target: True
     input:
         report_outputs(),
+        export_outputs(),

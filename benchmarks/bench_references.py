@@ -11,6 +11,9 @@ the best a VQ whose encoder is linear can do. Where it is above the target, reac
 needs an encoder that learns a non-linear partition of the inputs.
 
     python benchmarks/bench_references.py [--quick] [--json PATH]
+
+``--quick`` runs the default sweep at 3 epochs and one seed: the figures' rows, whose values are
+then no test of the targets.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,6 +50,19 @@ def subspace_quantizer(dataset, latent_dim: int, levels: int, seed: int) -> floa
     cells = kmeans.labels_
     means = np.stack([train[cells == k].mean(axis=0) for k in range(levels)])
     return float(np.mean((test - means[kmeans.predict(pca.transform(test))]) ** 2))
+
+
+def shrink_default_sweep(workdir: Path) -> None:
+    """For --quick (tests/test_benchmarks.py: the figures reach the table, values aside): the
+    default sweep at 3 epochs and one seed, in the copy of the workflow."""
+    path = workdir / "workflow_configs" / "default.yaml"
+    sweep = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sweep["overrides"] = [
+        "trainer.epochs=3" if override.startswith("trainer.epochs=") else override
+        for override in sweep["overrides"]
+    ]
+    sweep["seeds"] = [0]
+    path.write_text(yaml.safe_dump(sweep), encoding="utf-8")
 
 
 def measure(workdir: Path) -> dict:
@@ -90,11 +107,16 @@ def measure(workdir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the same run (it is the target)")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 epochs, one seed: the figures, not the targets"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_references-") as tmp:
-        results = measure(copy_workflow(Path(tmp) / "workflow"))
+        workdir = copy_workflow(Path(tmp) / "workflow")
+        if args.quick:
+            shrink_default_sweep(workdir)
+        results = measure(workdir)
     print(f"default sweep, data to report: {results['sweep_s']:.1f} s (target <= 120 s)")
     for c in results["configurations"]:
         print(

@@ -34,7 +34,8 @@ REPO = BENCH_DIR.parent
 
 # The SLURM benchmark's full run waits for the profile's real 40 s polling three times.
 ALWAYS_QUICK = {"slurm_overhead": "full run polls SLURM at the profile's 40 s (minutes)"}
-TIMEOUT_S = 300  # per benchmark
+TIMEOUT_S = 300  # per benchmark, but for those that train whole sweeps:
+LONG_TIMEOUT_S = {"bench_search": 2400}  # two grids of 24 runs and two searches
 Row = dict[str, object]
 
 
@@ -218,6 +219,36 @@ def read_references(data, _out, _quick) -> list[Row]:
     return rows
 
 
+def read_search(data, _out, _quick) -> list[Row]:
+    targets, rows = data["targets"], []
+    for task, result in data["tasks"].items():
+        rows += [
+            row(
+                f"{task} search: best value / grid's best",
+                f"{result['value_ratio']:.3f}x",
+                f"<= {targets['value_ratio']}x",
+                result["value_ratio"] <= targets["value_ratio"],
+                f"search {result['search_best']:.4f} ({result['search_trials']} trials), grid "
+                f"{result['grid_best']:.4f} ({result['grid_runs']} runs)",
+            ),
+            row(
+                f"{task} search: training epochs / grid's",
+                f"{result['epoch_share']:.1%}",
+                f"<= {targets['epoch_share']:.0%}",
+                result["epoch_share"] <= targets["epoch_share"],
+                f"{result['search_epochs']} vs {result['grid_epochs']} epochs; wall "
+                f"{result['search_wall_s']:.0f} s vs {result['grid_wall_s']:.0f} s",
+            ),
+            row(
+                f"{task} search: round overhead (propose, promote, tell)",
+                f"{result['round_overhead_s']:.2f} s",
+                f"< {targets['round_overhead_s']:g} s",
+                result["round_overhead_s"] < targets["round_overhead_s"],
+            ),
+        ]
+    return rows
+
+
 def read_slurm(_data, out: str, _quick) -> list[Row]:
     figures = {
         "one trivial job, local snakemake": r"local run \(snakemake --cores 1\)\s+([\d.]+) s",
@@ -270,6 +301,7 @@ READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     "bench_reports": (True, read_reports),
     "bench_pipeline": (True, read_pipeline),
     "bench_references": (True, read_references),
+    "bench_search": (True, read_search),
     "bench_gpu": (True, read_gpu),
     "slurm_overhead": (False, read_slurm),
 }
@@ -309,7 +341,12 @@ def run_benchmark(name: str, quick: bool, workdir: Path) -> dict:
     start = time.perf_counter()
     try:
         done = subprocess.run(
-            command, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S, env=_env()
+            command,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=LONG_TIMEOUT_S.get(name, TIMEOUT_S),
+            env=_env(),
         )
         entry["seconds"] = time.perf_counter() - start
         print(done.stdout, end="", flush=True)

@@ -9,5 +9,6 @@ if ! grep -q '^name = "thesis_ml"' pyproject.toml 2>/dev/null; then
     exit 2
 fi
 # Editable, so that jobs run this checkout's code, which is what the workflow's source checksums
-# (rules/sources.smk) track; with the workflow extra, like every install of the project.
-python -m pip install --no-input -e "$PWD[workflow]"
+# (rules/sources.smk) track; with the workflow extra, like every install of the project, and the
+# tracking extra, which the opt-in export rules (rules/export.smk) run in this environment.
+python -m pip install --no-input -e "$PWD[workflow,tracking]"

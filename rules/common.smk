@@ -9,6 +9,7 @@ from thesis_ml.pipeline.import_graph import import_graph
 from thesis_ml.pipeline.run_configs import RunConfigCache
 from thesis_ml.pipeline.status import write_plan
 from thesis_ml.pipeline.sweep import data_id, expand_sweep
+from thesis_ml.search.plan import plan_search
 from thesis_ml.pipeline.workflow_config import (
     check_runs,
     sweep_errors_exit,
@@ -22,6 +23,12 @@ with sweep_errors_exit(workflow.configfiles, bool(workflow.config_settings.confi
     )
     RUNS = {run.name: run for run in expand_sweep(config)}
     RUN_CONFIGS = RunConfigCache(".snakemake/thesis_ml/run-configs")
+    # the sweep's adaptive search (rules/search.smk); its keys are checked before any job
+    SEARCH = (
+        plan_search(config, "results", check_keys=not workflow.remote_exec)
+        if "search" in config
+        else None
+    )
     if not workflow.remote_exec:  # a cluster job needs only its own run's config
         check_runs(RUNS.values(), RUN_CONFIGS.get)
         RUN_CONFIGS.save()
@@ -41,6 +48,9 @@ STEP_ENTRIES = {
     "train": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.train_step"],
     "render": ["thesis_ml.plots.__main__"],
     "report": ["thesis_ml.pipeline.__main__", "thesis_ml.pipeline.report_step"],
+    "search": ["thesis_ml.search.__main__"],
+    "tensorboard": ["thesis_ml.reports.__main__", "thesis_ml.export.tensorboard"],
+    "mlflow": ["thesis_ml.reports.__main__", "thesis_ml.export.mlflow_store"],
 }
 
 
@@ -49,6 +59,9 @@ wildcard_constraints:
     step="|".join(STEP_ENTRIES),
     data_id=r"[a-z]+-[0-9a-f]{12}",
     levels=r"[0-9]+",
+    round=r"[0-9][0-9][0-9]+",  # no {n,} counts: Snakemake reads braces as wildcards
+    rung=r"[0-9]+",
+    trial=r"trial-[0-9][0-9][0-9][0-9]+",
 
 
 def run_config(run_name):
@@ -58,28 +71,44 @@ def run_config(run_name):
     return RUN_CONFIGS.get(RUNS[run_name].overrides)
 
 
-def uses_gpu(run_name):
+def trial_config(trial_name, rung):
+    """The resolved config of a search trial at a successive-halving rung."""
+    return RUN_CONFIGS.get(SEARCH.trial_overrides(SEARCH.trial(trial_name), rung))
+
+
+def job_config(wildcards):
+    """The config of a train job: a sweep run's, or a search trial's at its rung."""
+    return _job_config(dict(wildcards.items()))
+
+
+def _job_config(values):
+    if "trial" in values:
+        return trial_config(values["trial"], int(values["rung"]))
+    return run_config(values["run"])
+
+
+def uses_gpu(wildcards):
     """A run asks for a GPU when its device is cuda; `--resources gpu=N` caps such jobs."""
-    return run_config(run_name)["trainer"]["device"].startswith("cuda")
+    return job_config(wildcards)["trainer"]["device"].startswith("cuda")
 
 
 def run_config_json(wildcards):
-    return _run_config_json(wildcards.run)
+    return _config_json(tuple(wildcards.items()))
 
 
 @functools.cache  # Snakemake evaluates a job's params several times
-def _run_config_json(run_name):
-    return json.dumps(run_config(run_name))
+def _config_json(wildcard_items):
+    return json.dumps(_job_config(dict(wildcard_items)))
 
 
 def data_file(wildcards):
-    return f"results/data/{data_id(run_config(wildcards.run)['data'])}.pt"
+    return f"results/data/{data_id(job_config(wildcards)['data'])}.pt"
 
 
 def quantizer_reference_files(wildcards):
     """The quantizer reference a run's code needs: none for a continuous latent (or a loop that
     picks its tokenizer itself; such a run computes its own)."""
-    config = run_config(wildcards.run)
+    config = job_config(wildcards)
     phase1 = config.get("phase1") or {}
     if "tokenizer" not in phase1 or "encoder" not in phase1:
         return []
@@ -90,11 +119,18 @@ def quantizer_reference_files(wildcards):
 
 
 def data_config_json(wildcards):
-    for name in RUNS:
-        data_config = run_config(name)["data"]
+    for data_config in _data_configs():
         if data_id(data_config) == wildcards.data_id:
             return json.dumps(data_config)
     raise ValueError(f"no run of sweep {SWEEP!r} uses dataset {wildcards.data_id}")
+
+
+def _data_configs():
+    """The data config of every run, then of every trial proposed so far."""
+    for name in RUNS:
+        yield run_config(name)["data"]
+    for trial in SEARCH.proposed_trials() if SEARCH else ():
+        yield trial_config(trial.name, 0)["data"]
 
 
 @functools.cache  # read once per process, and only by a process that checks the sources
@@ -128,3 +164,77 @@ def run_figure_label(wildcards):
 
 def report_outputs():
     return [f"{RESULTS}/report/summary.csv", f"{RESULTS}/report/summary.json"]
+
+
+def export_outputs():
+    """What the sweep's `export:` viewers want (rules/export.smk); nothing by default."""
+    outputs = []
+    if "tensorboard" in config["export"]:
+        outputs += expand(rules.export_tensorboard_run.output[0], run=RUNS)
+        outputs += rules.export_tensorboard_hparams.output
+    if "mlflow" in config["export"]:
+        outputs.append(rules.export_mlflow.output.db)
+    return outputs
+
+
+# --- the adaptive search (rules/search.smk) ------------------------------------------------
+SEARCH_DIR = str(SEARCH.directory) if SEARCH else f"{RESULTS}/search/none"
+TRIAL_DIR = f"{SEARCH_DIR}/runs/{{trial}}/rung-{{rung}}"
+
+
+def search_workflow_json(round_index):
+    """What a round's search jobs get: the workflow config that concerns its trials, with the
+    rungs (so that the jobs need not compose the run config again). It holds only what the round
+    depends on, so that raising n_trials or adding seeds reruns none of the rounds before."""
+    search = {
+        **config["search"],
+        "n_trials": min(SEARCH.search.n_trials, (round_index + 1) * SEARCH.search.batch),
+    }
+    workflow_config = {
+        "sweep": config["sweep"],
+        "overrides": config["overrides"],
+        "seeds": config["seeds"][:1],
+        "search": search,
+        "rungs": list(SEARCH.rungs),
+    }
+    return json.dumps(workflow_config)
+
+
+def told_file(round_index):
+    return f"{SEARCH_DIR}/told-{round_index:03d}.json"
+
+
+def rung_trials(round_index, rung):
+    """The round's trials at a rung, once the checkpoint that decides them has run."""
+    if rung == 0:
+        checkpoints.search_propose.get(round=f"{round_index:03d}")
+    else:
+        checkpoints.search_promote.get(round=f"{round_index:03d}", rung=rung - 1)
+    return SEARCH.rung_trials(round_index, rung)
+
+
+def trial_outputs(names, rung):
+    """Every output of the trials' train jobs at a rung. All of them, not just their facts:
+    a killed job's facts exist, and only its missing weights make Snakemake rerun it once a
+    checkpoint has added it to the DAG (where --rerun-incomplete does not look)."""
+    return expand(list(rules.train_trial.output), trial=names, rung=rung)
+
+
+def round_results(round_index):
+    """(trial, the rung it ends at) for each trial of the round, in trial order."""
+    return sorted(SEARCH.final_rungs(round_index, rung_trials).items())
+
+
+def search_outputs():
+    return [told_file(SEARCH.n_rounds - 1)] if SEARCH else []
+
+
+def trial_run_dirs():
+    """Every trial's run directory at its last rung, once the whole search is told."""
+    if not SEARCH:
+        return []
+    return [
+        str(SEARCH.trial_dir(name, rung))
+        for round_index in range(SEARCH.n_rounds)
+        for name, rung in round_results(round_index)
+    ]

@@ -3,6 +3,8 @@ rule build_report:
     input:
         events=expand(f"{RUN_DIR}/facts/events.jsonl", run=RUNS),
         figures=expand(f"{RUN_DIR}/figures", run=RUNS),
+        search=search_outputs(),
+        trials=lambda wildcards: [f"{d}/facts/events.jsonl" for d in trial_run_dirs()],
         sources=step_sources("report"),
     output:
         summary=report(
@@ -23,9 +25,11 @@ rule build_report:
     conda:
         "../envs/thesis-ml.yaml"
     params:
-        run_dirs=[run_dir(name) for name in RUNS],
+        run_dirs=lambda wildcards: [run_dir(name) for name in RUNS] + trial_run_dirs(),
+        search=["--search-dir", SEARCH_DIR] if SEARCH else [],
         overrides=json.dumps(config["report"]["overrides"]),
         out=lambda wildcards, output: Path(output.summary).parent,
     shell:
         "python -m thesis_ml.pipeline report --out {params.out:q}"
-        " --overrides-json {params.overrides:q} {params.run_dirs:q} > {log:q} 2>&1"
+        " --overrides-json {params.overrides:q} {params.search:q} {params.run_dirs:q}"
+        " > {log:q} 2>&1"

@@ -22,11 +22,13 @@ rule train:
     resources:
         mem_mb=config["resources"]["mem_mb"],
         runtime=lambda wildcards, attempt: config["resources"]["runtime_min"] * attempt,
-        gpu=lambda wildcards: int(uses_gpu(wildcards.run)),
+        gpu=lambda wildcards: int(uses_gpu(wildcards)),
     params:
         run_config=run_config_json,
         run_dir=lambda wildcards, output: Path(output.cfg).parent,
+        resume_from=[],  # a search trial's next rung: ["--resume-from", <the rung below>]
     shell:
         "python -m thesis_ml.pipeline train --config-json {params.run_config:q}"
         " --data {input.data:q} --quantizer-references {input.quantizer_references:q}"
-        " --run-dir {params.run_dir:q} --threads {threads} > {log:q} 2>&1"
+        " --run-dir {params.run_dir:q} {params.resume_from:q} --threads {threads}"
+        " > {log:q} 2>&1"

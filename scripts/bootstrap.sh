@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv/ at the repository root and installs the project into it (editable, with the
-# dev and workflow extras). Idempotent: it reinstalls only when pyproject.toml changed since the
-# last run.
+# dev, workflow and tracking extras). Idempotent: it reinstalls only when pyproject.toml changed
+# since the last run.
 # Sourced by scripts/sweep.sh and scripts/test.sh, so each README command sets itself up.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,7 +24,7 @@ if [ ! -f "$stamp" ]; then
     # shellcheck disable=SC2086  # torch_spec may carry pip options on purpose
     if ! { "$venv/bin/python" -m pip install --upgrade pip &&
         "$venv/bin/python" -m pip install $torch_spec &&
-        "$venv/bin/python" -m pip install -e "$repo_root[dev,workflow]"; } >"$venv/install.log" 2>&1; then
+        "$venv/bin/python" -m pip install -e "$repo_root[dev,workflow,tracking]"; } >"$venv/install.log" 2>&1; then
         tail -n 30 "$venv/install.log" >&2
         echo "error: installing into $venv failed; the whole log is $venv/install.log" >&2
         exit 1

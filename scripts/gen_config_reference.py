@@ -21,6 +21,7 @@ import yaml
 
 from thesis_ml.config import CONFIG_DIR
 from thesis_ml.config_schema import allowed_values, run_config_schema
+from thesis_ml.pipeline.workflow_config import with_file_refs_inlined
 from thesis_ml.utils.io import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,7 +236,7 @@ def _resolve(node: Mapping, defs: Mapping) -> Mapping:
 
 def sweep_section() -> list[str]:
     """Every key the schema allows, then what each sweep file sets."""
-    schema = _load(SWEEP_SCHEMA)
+    schema = with_file_refs_inlined(_load(SWEEP_SCHEMA), SWEEP_SCHEMA.parent)
     keys = list(schema_entries(schema, schema.get("$defs", {})))
     return single_schema_section(
         "Sweep configs (`snakemake --configfile workflow_configs/NAME.yaml`)",

@@ -40,6 +40,11 @@ EXPECTED = {
         "pipeline no-op run",
         "pipeline train job overhead",
     ],
+    "bench_search": [
+        f"{task} search: {figure}"
+        for task in ("regression", "vq-autoencoder")
+        for figure in ("best value / grid's best", "training epochs", "round overhead")
+    ],
     "bench_references": [
         "default sweep, data to report",
         *(

@@ -43,10 +43,28 @@ NOT_RUN = {
     "sudo bash scripts/local_slurm.sh stop": "stops that cluster, which the SLURM tests use",
     "snakemake --cores 2 --configfile workflow_configs/tokenizers.yaml": "93 runs (about 15 "
     "minutes); tests/test_tokenizer_sweep.py runs every tokenizer of it at reduced size",
+    "tensorboard --logdir results/default/tensorboard": "a server that runs until stopped; "
+    "tests/test_export_tensorboard.py::test_tensorboard_serves_the_exported_runs starts it on a "
+    "free port and checks that it lists the exported runs",
+    "mlflow ui --backend-store-uri sqlite:///results/default/mlflow.db": "a server that runs "
+    "until stopped; tests/test_export_mlflow.py::test_mlflow_ui_lists_the_exported_runs starts "
+    "it on a free port and checks that its REST API lists the exported runs",
+    "snakemake --cores 2 --configfile workflow_configs/search.yaml": "24 trials in 3 rounds; "
+    "tests/test_search_pipeline.py runs searches of the same kind at reduced size, and "
+    "benchmarks/bench_search.py runs it against its grid",
 }
 
 # Snakemake's --config hands seeds=[0,1,2] over as strings; the sweep takes what the schema says.
 TRIAL_SWEEP = "snakemake --cores 2 --config sweep=trial seeds=[0,1,2]"
+# Sweeps whose full run another test makes at reduced size: here they are planned as written
+# (a dry run parses, validates and composes every run), for the 15 minutes their full runs take.
+PLANNED_ONLY = {
+    TRIAL_SWEEP: "the default sweep (scripts/sweep.sh, run here) three times over",
+    "snakemake --cores 2 --configfile workflow_configs/digits.yaml": "tests/test_real_data.py",
+    "snakemake --cores 2 --configfile workflow_configs/digits_classify.yaml": (
+        "tests/test_real_data.py"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,7 @@ def test_the_documents_have_commands_and_every_exclusion_is_one_of_them():
     assert len(CHAIN) >= 10 and len(EXAMPLES) >= 10
     assert CHAIN[0].command == "bash scripts/sweep.sh", "the README's main command comes first"
     assert sorted(set(NOT_RUN) - {c.command for c in COMMANDS}) == []
+    assert sorted(set(PLANNED_ONLY) - {c.command for c in COMMANDS}) == []
     assert [c for c in CHAIN if c.command == TRIAL_SWEEP], "the README's --config example"
 
 
@@ -243,12 +262,15 @@ LEAVES = [
         "results/own_data/diabetes",
         ["model.pt", "model_selected.pt", "facts/events.jsonl"],
     ),
-    ("--configfile workflow_configs/digits.yaml", "results/digits/report", ["summary.csv"]),
     (
-        "--configfile workflow_configs/digits_classify.yaml",
-        "results/digits_classify/report",
-        ["summary.csv"],
+        "export --to tensorboard results/default",
+        "results/default/tensorboard",
+        [
+            "events.out.tfevents.thesis_ml-hparams",
+            "tokenizer-vq__latent_dim-4__codebook_size-256__seed-1/events.out.tfevents.thesis_ml",
+        ],
     ),
+    ("export --to mlflow results/default", "results/default", ["mlflow.db"]),
     (
         "inputs.run_dirs=",
         "results/compare_runs",
@@ -283,10 +305,21 @@ def shared_copy(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("doc", [c for c in CHAIN if c.command not in NOT_RUN], ids=str)
+@pytest.mark.parametrize(
+    "doc", [c for c in CHAIN if c.command not in {**NOT_RUN, **PLANNED_ONLY}], ids=str
+)
 def test_command_runs_as_written(doc, shared_copy):
     done = run(shared_copy, doc.command)
     assert done.returncode == 0, (
         f"{doc.command}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     )
     assert missing_files(doc.command, done.stdout, shared_copy) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", [c for c in CHAIN if c.command in PLANNED_ONLY], ids=str)
+def test_sweep_command_plans_as_written(doc, shared_copy):
+    done = run(shared_copy, f"{doc.command} --dry-run")
+    printed = f"{doc.command}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, printed
+    assert re.search(r"^train\s+\d+$", done.stdout + done.stderr, re.MULTILINE), printed

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
+from tests.run_helpers import assert_same_results
 from tests.workflow_helpers import (
     CONFIGFILE,
     copy_workflow,
@@ -22,12 +22,11 @@ from tests.workflow_helpers import (
     start_snakemake,
     write_sweep,
 )
-from thesis_ml.facts import final_event, read_events, read_scalars
+from thesis_ml.facts import final_event, read_events
 from thesis_ml.pipeline.sweep import expand_sweep
 
 pytestmark = pytest.mark.slow
 
-TIMING = {"phase_time_s", "epoch_time_s", "samples_per_s", "wall_time_s"}
 EPOCHS = 150
 # Two runs of a few seconds each, checkpointed every epoch; a failed job is not retried, so
 # that the kill is seen by `--rerun-incomplete`, not by Snakemake's own retry.
@@ -94,19 +93,6 @@ def _train_process(workdir: Path) -> int | None:
     return None
 
 
-def _assert_same_results(mine: Path, reference: Path) -> None:
-    a = torch.load(mine / "model.pt", weights_only=True)
-    b = torch.load(reference / "model.pt", weights_only=True)
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), mine.name
-    rows = [
-        [{k: v for k, v in row.items() if k not in TIMING} for row in read_scalars(d)]
-        for d in (mine, reference)
-    ]
-    assert rows[0] == rows[1], mine.name
-    ends = [final_event(read_events(d)) for d in (mine, reference)]
-    assert ends[0]["final"] == ends[1]["final"] and ends[0]["best"] == ends[1]["best"]
-
-
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory) -> Path:
     workdir = copy_workflow(tmp_path_factory.mktemp("undisturbed"))
@@ -144,7 +130,7 @@ def test_sigkilled_train_job_resumes_under_rerun_incomplete(tmp_path, undisturbe
     log = workdir / "results" / "faults" / "logs" / "train" / f"{victim}.log"
     assert "resuming" in log.read_text()
     for run in _runs(KILL_SWEEP):
-        _assert_same_results(
+        assert_same_results(
             _run_dir(workdir, KILL_SWEEP, run.name), _run_dir(undisturbed, KILL_SWEEP, run.name)
         )
         assert not (_run_dir(workdir, KILL_SWEEP, run.name) / "checkpoint.pt").exists()
@@ -166,7 +152,7 @@ def test_second_snakemake_on_the_same_workdir_is_refused_by_the_lock(tmp_path, u
     assert first.returncode == 0, first_output[-3000:]
     assert planned_jobs(workdir, *_model_targets(KILL_SWEEP), *CONFIGFILE) == {}
     for run in _runs(KILL_SWEEP):
-        _assert_same_results(
+        assert_same_results(
             _run_dir(workdir, KILL_SWEEP, run.name), _run_dir(undisturbed, KILL_SWEEP, run.name)
         )
 

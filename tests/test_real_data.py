@@ -128,3 +128,24 @@ def test_the_digits_sweep_runs_to_a_report_that_shows_its_references(tmp_path):
         / "tokenizer-vq__latent_dim-4__codebook_size-16__seed-0"
     )
     assert (run / "figures" / "recon-train_end-3.png").is_file()  # drawn as 8x8 images
+
+
+@pytest.mark.slow
+def test_the_digits_classification_sweep_runs_to_a_report_with_accuracies(tmp_path):
+    import csv
+
+    import yaml
+
+    from tests.workflow_helpers import REPO, copy_workflow, snakemake, write_sweep
+
+    sweep = yaml.safe_load((REPO / "workflow_configs" / "digits_classify.yaml").read_text())
+    sweep["overrides"] = [o for o in sweep["overrides"] if not o.startswith("trainer.epochs=")]
+    sweep["overrides"].append("trainer.epochs=2")  # the sweep as written, shorter
+    sweep["seeds"] = [0]
+    workdir = copy_workflow(tmp_path / "workflow")
+    path = write_sweep(workdir, sweep)
+    snakemake(workdir, "--cores", "2", "--configfile", str(path.relative_to(workdir)))
+    with (workdir / "results/digits_classify/report/summary.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and all(0 <= float(row["best_test_accuracy"]) <= 1 for row in rows)
+    assert all(row["reference_kind"] == "linear_reference" for row in rows)

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from tests.conftest import TINY
+from tests.run_helpers import assert_same_run, weights
 from thesis_ml.config import ConfigError, compose
 from thesis_ml.facts import FactsError, final_event, read_events, read_scalars
 from thesis_ml.reports import build_report
@@ -30,8 +31,6 @@ from thesis_ml.train import ae_loop, run_loop, train_test
 from thesis_ml.train.outcome import divergence
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-# Columns of scalars.csv that measure time, not the model: they differ between any two runs.
-TIMING = {"phase_time_s", "epoch_time_s", "samples_per_s", "wall_time_s"}
 EPOCHS = 60
 # A run that takes a few seconds, with a checkpoint after every epoch.
 RESUMABLE = (
@@ -43,33 +42,6 @@ RESUMABLE = (
     "logging.make_plots=false",
 )
 VQ = ("phase1/trainer=ae", "phase1/tokenizer=vq", "data=reconstruction", "data.n_samples=512")
-
-
-def _weights(run_dir: Path, name: str = "model.pt") -> dict[str, torch.Tensor]:
-    return torch.load(run_dir / name, weights_only=True)
-
-
-def _assert_same_run(mine: Path, reference: Path) -> None:
-    """Bit-identical final and selected weights, metrics and events (clocks and the process
-    that started each run aside)."""
-    for name in ("model.pt", "model_selected.pt"):
-        a, b = _weights(mine, name), _weights(reference, name)
-        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    strip = [
-        [{k: v for k, v in row.items() if k not in TIMING} for row in read_scalars(d)]
-        for d in (mine, reference)
-    ]
-    assert strip[0] == strip[1]
-    events = [
-        [{k: v for k, v in e.items() if k not in {"time", *TIMING}} for e in read_events(d)]
-        for d in (mine, reference)
-    ]
-    for event in (e for run in events for e in run):
-        event.pop("run_dir", None)
-        for volatile in ("started_at", "command"):
-            event.get("provenance", {}).pop(volatile, None)
-    assert events[0] == events[1]
-    assert not (mine / CHECKPOINT_FILE).exists()
 
 
 def _train_command(run_dir: Path, *overrides: str) -> list[str]:
@@ -171,7 +143,7 @@ def test_sigkilled_run_resumes_bit_identically(tmp_path, uninterrupted, seed):
         _train_command(run_dir, *RESUMABLE), capture_output=True, text=True, check=True
     )
     assert re.search(r"resuming .* after epoch \d+", rerun.stderr)
-    _assert_same_run(run_dir, uninterrupted)
+    assert_same_run(run_dir, uninterrupted)
 
 
 def _wait_for_epoch(run_dir: Path, epoch: int, process: subprocess.Popen) -> None:
@@ -215,7 +187,7 @@ def test_both_loops_resume_bit_identically_after_an_exception(
     assert (run_dir / CHECKPOINT_FILE).is_file()
     assert max(row["epoch"] for row in read_scalars(run_dir)) == 3  # past the checkpoint
     run_loop(compose([*base, f"run_dir={run_dir}"]))
-    _assert_same_run(run_dir, reference)
+    assert_same_run(run_dir, reference)
 
 
 def test_checkpoint_of_another_config_is_not_resumed(tmp_path, monkeypatch, capsys):
@@ -357,7 +329,7 @@ def test_load_model_rejects_what_is_not_the_runs_state_dict(trained, tmp_path, c
 
 def test_load_model_rebuilds_the_trained_model(trained, tmp_path):
     model = load_model(trained)
-    state = _weights(trained)
+    state = weights(trained)
     assert all(torch.equal(model.state_dict()[k], state[k]) for k in state)
     vq_run = tmp_path / "vq"
     run_loop(compose([*TINY, *VQ, f"run_dir={vq_run}"]))

@@ -17,11 +17,12 @@ import yaml
 from thesis_ml.facts import FactsWriter
 from thesis_ml.search import SearchError
 from thesis_ml.search.__main__ import main
-from thesis_ml.search.halving import promoted, pruned, rung_epochs, rung_of
+from thesis_ml.search.halving import promoted, rung_epochs
 from thesis_ml.search.journal import JOURNAL_FILE, told_trials
+from thesis_ml.search.plan import study_id
 from thesis_ml.search.rounds import TrialResult, round_path
 from thesis_ml.search.section import parse_search
-from thesis_ml.search.study import propose_round, search_dir, tell_round
+from thesis_ml.search.study import propose_round, tell_round
 from thesis_ml.search.table import search_status, trial_table, write_trial_table
 
 SPACE = {
@@ -115,7 +116,7 @@ def test_a_kill_after_propose_or_mid_tell_ends_with_the_undisturbed_table(tmp_pa
     trials = propose_round(search, killed_after_propose, 0)
     tell_round(search, killed_after_propose, 0, {t.name: objective(t.params) for t in trials})
     propose_round(search, killed_after_propose, 1)  # ... and killed here
-    assert search_status(search, killed_after_propose).next_step == ("tell", 1)
+    assert search_status(search, killed_after_propose).next_step == ("train and tell", 1)
     assert run_search(search, killed_after_propose) == undisturbed
 
     killed_mid_tell = tmp_path / "mid-tell"
@@ -133,7 +134,7 @@ def test_a_kill_after_propose_or_mid_tell_ends_with_the_undisturbed_table(tmp_pa
         run_search(search, killed_mid_tell)
     monkeypatch.undo()
     assert len(told_trials(killed_mid_tell)) == 11
-    assert search_status(search, killed_mid_tell).next_step == ("tell", 1)
+    assert search_status(search, killed_mid_tell).next_step == ("train and tell", 1)
     assert run_search(search, killed_mid_tell) == undisturbed
 
 
@@ -149,6 +150,10 @@ def test_a_journal_line_torn_by_a_kill_is_dropped_before_the_next_tell(tmp_path)
     assert (torn / JOURNAL_FILE).read_bytes().endswith(b"\n")
 
 
+def search_dir(sweep_dir: Path, search, overrides=()) -> Path:
+    return sweep_dir / "search" / study_id(search, overrides)
+
+
 def test_a_larger_n_trials_continues_the_study(tmp_path):
     small, large = search_config(n_trials=8, batch=4), search_config(n_trials=16, batch=4)
     assert search_dir(tmp_path, small) == search_dir(tmp_path, large)
@@ -159,14 +164,20 @@ def test_a_larger_n_trials_continues_the_study(tmp_path):
     assert run_search(large, tmp_path / "from-scratch").decode().splitlines() == continued
 
 
-def test_another_space_sampler_or_seed_is_another_study(tmp_path):
+def test_another_space_sampler_seed_or_base_config_is_another_study(tmp_path):
     base = search_dir(tmp_path, search_config())
     others = [
-        search_config(space={**SPACE, "model.dropout": {"type": "float", "low": 0, "high": 0.4}}),
-        search_config("random"),
-        search_config(seed=1),
+        search_dir(tmp_path, config)
+        for config in (
+            search_config(
+                space={**SPACE, "model.dropout": {"type": "float", "low": 0, "high": 0.4}}
+            ),
+            search_config("random"),
+            search_config(seed=1),
+        )
     ]
-    assert len({base, *(search_dir(tmp_path, other) for other in others)}) == 4
+    others.append(search_dir(tmp_path, search_config(), ["trainer.epochs=5"]))
+    assert len({base, *others}) == 5
     assert base.parent == tmp_path / "search"
 
 
@@ -210,7 +221,10 @@ def test_pruned_and_failed_trials_are_told_with_their_rung_and_step(tmp_path):
     assert len(propose_round(search, tmp_path, 1)) == 8  # the sampler takes them in its stride
     state = search_status(search, tmp_path)
     assert state.states == {"complete": 6, "pruned": 1, "fail": 1, "proposed": 8}
-    assert state.next_step == ("tell", 1) and (state.rounds_proposed, state.rounds_told) == (2, 1)
+    assert state.next_step == ("train and tell", 1) and (
+        state.rounds_proposed,
+        state.rounds_told,
+    ) == (2, 1)
     complete = {
         n: v for n, v in results.items() if isinstance(v, TrialResult) and v.state == "complete"
     }
@@ -246,25 +260,16 @@ def test_the_round_overhead_after_32_trials(tmp_path):
 )
 def test_rung_epochs_end_at_the_full_schedule(max_epochs, min_epochs, factor, rungs):
     assert rung_epochs(max_epochs, min_epochs, factor) == rungs
-    assert rung_of(rungs[-1], rungs) == len(rungs) - 1
-
-
-def test_rung_of_counts_the_rungs_a_run_reached():
-    rungs = [5, 15, 40]
-    assert [rung_of(epochs, rungs) for epochs in (3, 5, 14, 15, 39, 40)] == [0, 0, 0, 1, 1, 2]
-    with pytest.raises(ValueError):
-        rung_epochs(40, 5, 1)
 
 
 def test_promotion_keeps_the_best_fraction_ties_to_the_lower_number():
     values = {0: 0.5, 1: 0.1, 2: 0.3, 3: 0.1, 4: 0.9, 5: 0.2, 6: 0.7, 7: 0.4, 8: 0.6}
     assert promoted(values, 3) == [1, 3, 5]
-    assert pruned(values, 3) == [0, 2, 4, 6, 7, 8]
     assert promoted(values, 3, "maximize") == [4, 6, 8]
     assert promoted({4: 1.0, 2: 1.0, 7: 1.0}, 3) == [2]  # a tie: the lower trial number
     assert promoted({0: 2.0, 1: 1.0}, 3) == [1]  # at least one goes on
     assert promoted({0: None, 1: math.nan, 2: 5.0, 3: None}, 2) == [2]  # no value, no promotion
-    assert promoted({0: None}, 2) == [] and pruned({0: None}, 2) == [0]
+    assert promoted({0: None}, 2) == []
     assert promoted({}, 3) == []
 
 
@@ -281,7 +286,7 @@ def finish_run(run_dir: Path, status: str, epochs: int, val_loss: float | None) 
     writer.close()
 
 
-def test_the_commands_propose_tell_and_report_status(tmp_path, capsys):
+def test_the_commands_propose_promote_tell_and_report_status(tmp_path, capsys):
     sweep_file = write_sweep(
         tmp_path / "sweep.yaml", pruner={"kind": "successive_halving", "min_epochs": 5}
     )
@@ -290,17 +295,29 @@ def test_the_commands_propose_tell_and_report_status(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "round 0: 3 trials in" in out and "trial-0002: model.dropout=" in out
     directory = next((tmp_path / "results/demo/search").iterdir())
-    assert main(["tell", str(sweep_file), "0", *results]) == 2
+    runs = directory / "runs"
+    assert main(["promote", str(sweep_file), "0", "0", *results]) == 2
     assert "no such run directory" in capsys.readouterr().err
-    finish_run(directory / "runs/trial-0000", "completed", 20, 0.25)
-    finish_run(directory / "runs/trial-0001", "pruned", 5, 0.5)
-    finish_run(directory / "runs/trial-0002", "diverged", 3, None)
+    # rungs of 5, 15 and 20 epochs: trial 0 and 1 pause at rung 0, trial 2 diverges there
+    finish_run(runs / "trial-0000/rung-0", "paused", 5, 0.4)
+    finish_run(runs / "trial-0001/rung-0", "paused", 5, 0.5)
+    finish_run(runs / "trial-0002/rung-0", "diverged", 3, None)
+    assert main(["tell", str(sweep_file), "0", *results]) == 2
+    assert "rung 0 is not decided yet (run promote first)" in capsys.readouterr().err
+    assert main(["promote", str(sweep_file), "0", "0", *results]) == 0
+    assert "round 0 rung 0: 1 of 3 go on" in capsys.readouterr().out
+    finish_run(runs / "trial-0000/rung-1", "paused", 15, 0.3)
+    assert main(["promote", str(sweep_file), "0", "1", *results]) == 0
+    assert main(["promote", str(sweep_file), "0", "2", *results]) == 2
+    assert "RUNG: 2 is not a rung below the last of (5, 15, 20)" in capsys.readouterr().err
+    finish_run(runs / "trial-0000/rung-2", "completed", 20, 0.25)
     assert main(["tell", str(sweep_file), "0", *results]) == 0
     assert "told 3 of its 3 trials" in capsys.readouterr().out
     table = trial_table(directory)
     assert list(table["state"]) == ["complete", "pruned", "fail"]
-    assert list(table["rung"]) == [2, 0, 0]  # rungs 5, 15, 20 epochs
-    assert (directory / "trials.csv").is_file()
+    assert list(table["rung"]) == [2, 0, 0]
+    assert list(table["value"])[:2] == [0.25, 0.5]
+    assert (directory / "trials.csv").is_file() and (directory / "told-000.json").is_file()
     assert main(["tell", str(sweep_file), "0", *results]) == 0
     assert "told 0 of its 3 trials" in capsys.readouterr().out
     assert main(["status", str(sweep_file), *results]) == 0

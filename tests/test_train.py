@@ -11,16 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.run_helpers import weights
 from thesis_ml.config import ConfigError, compose
 from thesis_ml.data.splits import split_sizes
 from thesis_ml.facts import final_event, read_events, read_scalars
 from thesis_ml.train import run_loop, runtime, train_test
 from thesis_ml.train.fit import fit
 from thesis_ml.train.train_test import train
-
-
-def _weights(run_dir: str | Path) -> dict[str, torch.Tensor]:
-    return torch.load(Path(run_dir) / "model.pt", weights_only=True)
 
 
 def test_notebook_snippet_runs_and_leaves_the_caller_state_alone(private_tmp):
@@ -66,7 +63,7 @@ def test_same_config_and_seed_give_bit_identical_weights_and_metrics(tiny_cfg, t
         torch.rand(noise)
         cfg = tiny_cfg("model.dropout=0.2", f"run_dir={tmp_path / name}")
         results.append(train(cfg))
-    first, second = (_weights(tmp_path / name) for name in ("a", "b"))
+    first, second = (weights(tmp_path / name) for name in ("a", "b"))
     assert first.keys() == second.keys()
     assert all(torch.equal(first[key], second[key]) for key in first)
     assert results[0]["history"] == results[1]["history"]
@@ -79,7 +76,7 @@ def test_a_different_seed_gives_different_weights_and_metrics(tiny_cfg, tmp_path
     other = train(tiny_cfg(override, f"run_dir={tmp_path / 'other'}"))
     assert base["history"]["val_loss"] != other["history"]["val_loss"]
     if override.startswith("trainer"):  # the data seed changes the data, not the initial weights
-        first, second = _weights(tmp_path / "base"), _weights(tmp_path / "other")
+        first, second = weights(tmp_path / "base"), weights(tmp_path / "other")
         assert not all(torch.equal(first[key], second[key]) for key in first)
 
 

@@ -56,9 +56,9 @@ def test_workflow_packages_are_an_extra_that_every_install_adds():
     names = lambda specs: {Requirement(spec).name for spec in specs}  # noqa: E731
     assert not {n for n in names(PYPROJECT["dependencies"]) if n.startswith("snakemake")}
     assert "snakemake" in names(PYPROJECT["optional-dependencies"]["workflow"])
-    assert '"$repo_root[dev,workflow]"' in (REPO / "scripts" / "bootstrap.sh").read_text()
+    assert '"$repo_root[dev,workflow,tracking]"' in (REPO / "scripts" / "bootstrap.sh").read_text()
     pip = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"][-1]["pip"]
-    assert '-e ".[dev,workflow]"' in pip
+    assert '-e ".[dev,workflow,tracking]"' in pip
 
 
 def _pip_entries(env_file) -> list[str]:
@@ -99,7 +99,7 @@ def _post_deploy(tmp_path, cwd):
 def test_post_deploy_script_installs_this_checkout_by_absolute_path(tmp_path):
     result, args = _post_deploy(tmp_path, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert args == ["-m", "pip", "install", "--no-input", "-e", f"{REPO}[workflow]"]
+    assert args == ["-m", "pip", "install", "--no-input", "-e", f"{REPO}[workflow,tracking]"]
 
 
 def test_post_deploy_script_outside_the_repository_stops_with_one_message(tmp_path):

@@ -104,12 +104,16 @@ def make_directory(path: Path, key: str) -> Path:
 
 
 def finished_run(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a run that ended (its facts have an on_train_end record)."""
-    from thesis_ml.facts import EVENTS_FILE, facts_dir, final_event, read_events
+    """Whether ``run_dir`` holds a run that ended (its facts have an on_train_end record), and
+    is not a paused one that can go on (status paused, its checkpoint kept)."""
+    from thesis_ml.facts import EVENTS_FILE, PAUSED, facts_dir, final_event, read_events
 
     if not (facts_dir(run_dir) / EVENTS_FILE).is_file():
         return False
-    return final_event(read_events(run_dir)) is not None
+    end = final_event(read_events(run_dir))
+    if end is None:
+        return False
+    return not (end.get("status") == PAUSED and (run_dir / CHECKPOINT_FILE).is_file())
 
 
 def clear_run(run_dir: Path, figures_subdir: str) -> None:

@@ -42,7 +42,9 @@ INT_COLUMNS = frozenset({"epoch", "dead_codes"})
 
 # How a run can end (on_train_end "status"); the first two ran as asked and are results.
 FINISHED_STATUSES = ("completed", "stopped_early")
-END_STATUSES = (*FINISHED_STATUSES, "diverged")
+# paused: stopped by trainer.stop_after_epochs, with its checkpoint kept to continue from
+PAUSED = "paused"
+END_STATUSES = (*FINISHED_STATUSES, "diverged", PAUSED)
 # What a run is compared against (on_train_start "yardsticks"), in the order reports show them.
 YARDSTICKS = ("optimum", "lower_bound", "linear_reference", "quantizer_reference")
 

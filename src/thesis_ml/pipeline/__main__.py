@@ -3,6 +3,7 @@
     python -m thesis_ml.pipeline generate-data --config-json JSON --out results/data/ID.pt
     python -m thesis_ml.pipeline quantizer-reference --data results/data/ID.pt --levels L --out F
     python -m thesis_ml.pipeline train --config-json JSON --data results/data/ID.pt --run-dir DIR
+                                       [--resume-from PAUSED_RUN_DIR]
     python -m thesis_ml.pipeline report --out results/SWEEP/report [--overrides-json J] RUN_DIR...
     python -m thesis_ml.pipeline status results/SWEEP
 
@@ -59,10 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"
     )
+    train.add_argument(
+        "--resume-from",
+        help="a paused run (trainer.stop_after_epochs) whose checkpoint this run continues",
+    )
 
     report = steps.add_parser("report", help="build a sweep's cross-run report")
     report.add_argument("--out", required=True, help="report directory")
     report.add_argument("--overrides-json", default="[]", help="report config overrides")
+    report.add_argument("--search-dir", help="the sweep's search, whose trials are among the runs")
     report.add_argument("run_dirs", nargs="+", help="run directories to compare")
 
     status = steps.add_parser(

@@ -17,4 +17,5 @@ def run(args: argparse.Namespace) -> None:
         args.out,
         overrides=json.loads(args.overrides_json),
         written_by=WRITTEN_BY_PIPELINE,
+        search_dir=args.search_dir,
     )

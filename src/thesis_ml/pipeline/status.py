@@ -1,5 +1,6 @@
 """How far a sweep has got: its planned runs by state (finished, i.e. completed or stopped early;
-running; diverged; failed; not started), read from the runs' facts.
+running; diverged; paused; failed; not started), read from the runs' facts, and where each of
+its adaptive searches stands (rounds told, trials per state).
 
 Which runs a sweep plans is known only to the workflow, which expands the sweep file (and any
 ``--config``) at parse time; so every ``snakemake`` command that parses the workflow writes the
@@ -76,7 +77,28 @@ def format_status(states: dict[str, list[str]], plan_known: bool = True) -> str:
     return "\n".join(lines)
 
 
+def search_lines(sweep_dir: Path | str) -> list[str]:
+    """Each search of the sweep (results/<sweep>/search/<digest>): its rounds proposed and told,
+    and its trials per state (proposed until told)."""
+    from thesis_ml.search.table import round_progress, trial_rows
+
+    lines = []
+    for directory in sorted(Path(sweep_dir).glob("search/*/")):
+        rows = trial_rows(directory)
+        if not rows:
+            continue
+        proposed, told = round_progress(rows)
+        states = Counter(row["state"] for row in rows)
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        lines.append(
+            f"search {directory.name}: {told} of {proposed} proposed rounds told; trials: {counts}"
+        )
+    return lines
+
+
 def run(args: argparse.Namespace) -> None:
     """``python -m thesis_ml.pipeline status SWEEP_DIR``: print the counts and the runs that did
-    not finish."""
+    not finish, then where each adaptive search stands."""
     print(format_status(*sweep_status(args.sweep_dir)))
+    for line in search_lines(args.sweep_dir):
+        print(line)

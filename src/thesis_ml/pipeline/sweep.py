@@ -47,9 +47,15 @@ class Run:
 def expand_sweep(workflow_cfg: Mapping) -> list[Run]:
     """All runs of the sweep, in a stable order, each with a unique name."""
     _refuse_seed_outside_seeds(workflow_cfg)
+    if "grid" not in workflow_cfg and "search" not in workflow_cfg:
+        raise SweepError(
+            "grid: required (override key -> list of values), unless a search: section "
+            "says what to run"
+        )
     base = tuple(workflow_cfg.get("overrides") or ())
     grid = workflow_cfg.get("grid") or {}
-    grid_points = _grid_points(grid)
+    # a search alone has no grid runs (an empty grid is otherwise the one run of the overrides)
+    grid_points = [] if not grid and "search" in workflow_cfg else _grid_points(grid)
     for index, branch in enumerate(workflow_cfg.get("conditional") or ()):
         _check_when(f"conditional.{index}.when", branch["when"], grid)
     points = []
@@ -76,7 +82,7 @@ def expand_sweep(workflow_cfg: Mapping) -> list[Run]:
                     f"runs {dict(runs[name].swept)} and {dict(swept)} get the same name {name!r}"
                 )
             runs[name] = Run(name=name, swept=swept, overrides=overrides)
-    if not runs:
+    if not runs and "search" not in workflow_cfg:
         raise SweepError("grid: the sweep has no runs; give at least one grid value or run")
     return list(runs.values())
 

@@ -10,6 +10,7 @@ from thesis_ml.config import to_struct_config, validate
 from thesis_ml.data.dataset import load_dataset
 from thesis_ml.pipeline.reference_step import attach
 from thesis_ml.train import run_loop
+from thesis_ml.train.checkpoint import config_digest, seed_checkpoint
 
 
 def run(args: argparse.Namespace) -> None:
@@ -17,6 +18,8 @@ def run(args: argparse.Namespace) -> None:
     config["run_dir"] = args.run_dir
     if config["trainer"]["num_threads"] is None:
         config["trainer"]["num_threads"] = args.threads
+    if args.resume_from:
+        seed_checkpoint(args.resume_from, args.run_dir, config_digest(config))
     dataset = load_dataset(args.data)
     attach(dataset, args.quantizer_references)
     run_loop(to_struct_config(config), dataset=dataset, live_plots=False)

@@ -47,12 +47,28 @@ def validate_sweep_config(config: dict, schema_path: Path | str) -> None:
     import yaml
     from snakemake.utils import validate
 
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    schema = with_file_refs_inlined(
+        yaml.safe_load(Path(schema_path).read_text(encoding="utf-8")), Path(schema_path).parent
+    )
     config.update(coerce_to_schema(config, schema, schema))
     try:
         validate(config, str(schema_path))
     except Exception:
         raise SweepError(_schema_problems(config, schema, Path(schema_path).name)) from None
+
+
+def with_file_refs_inlined(schema: dict, base: Path) -> dict:
+    """The schema with each top-level property that refers to another schema file (the search
+    section's, which lives beside its code) replaced by that file's content."""
+    import yaml
+
+    properties = {}
+    for key, value in schema.get("properties", {}).items():
+        reference = value.get("$ref", "") if isinstance(value, dict) else ""
+        if reference and not reference.startswith("#"):
+            value = yaml.safe_load((base / reference).read_text(encoding="utf-8"))
+        properties[key] = value
+    return {**schema, "properties": properties}
 
 
 def coerce_to_schema(value: object, schema: dict, root: dict) -> object:

@@ -1,4 +1,8 @@
-"""``python -m thesis_ml.reports [--config-name NAME] [overrides...]``: a cross-run report."""
+"""``python -m thesis_ml.reports [--config-name NAME] [overrides...]``: a cross-run report.
+
+``python -m thesis_ml.reports export --to tensorboard|mlflow DIR...``: the runs copied into
+those viewers (``thesis_ml.export.cli``).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,17 @@ from thesis_ml.reports.settings import (
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export"]:
+        from thesis_ml.export.cli import main as export_main
+
+        return export_main(argv[1:])
     return run_cli(
         prog="python -m thesis_ml.reports",
         description=(
             "Compare runs: summary.csv, summary.json and figures. Give the runs as "
-            "inputs.run_dirs='[DIR1,DIR2]' or inputs.sweep_dir=DIR."
+            "inputs.run_dirs='[DIR1,DIR2]' or inputs.sweep_dir=DIR. Copy runs into TensorBoard "
+            "or MLflow: python -m thesis_ml.reports export --help."
         ),
         action=lambda cfg, _: _report(cfg),
         argv=argv,

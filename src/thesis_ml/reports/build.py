@@ -21,7 +21,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from thesis_ml.config import compose_unvalidated
-from thesis_ml.facts import json_safe
+from thesis_ml.facts import PAUSED, json_safe
 from thesis_ml.reports.destination import (
     SUMMARY_JSON,
     WRITTEN_BY_USER,
@@ -30,6 +30,12 @@ from thesis_ml.reports.destination import (
 from thesis_ml.reports.figures import FIGURES, not_applicable, render
 from thesis_ml.reports.ranking import RANKING_COLUMNS, ranking_rows, tokenizer_ranking
 from thesis_ml.reports.runs import RunSet, read_runs, resolve_sources
+from thesis_ml.reports.search import (
+    HISTORY_FIGURE,
+    history_figure,
+    search_summary,
+    with_trial_columns,
+)
 from thesis_ml.reports.settings import (
     DEFAULT_REPORT_CONFIG,
     REPORT_CONFIG_DIR,
@@ -60,8 +66,11 @@ def build_report(
     overrides: Iterable[str] = (),
     config_name: str = DEFAULT_REPORT_CONFIG,
     written_by: str = WRITTEN_BY_USER,
+    search_dir: Path | str | None = None,
 ) -> Report:
-    """Report on ``run_dirs`` (a list of runs, or one sweep directory) into ``out_dir``.
+    """Report on ``run_dirs`` (a list of runs, or one sweep directory) into ``out_dir``; with
+    ``search_dir`` (a search's directory, whose trials are among the runs) the report covers the
+    search too (reports/search.py).
 
     ``run_dirs`` and ``out_dir`` replace the config's inputs and out_dir when given; the
     ``overrides`` (Hydra grammar) set anything else, e.g. ``outputs.which_figures=[...]``.
@@ -69,10 +78,14 @@ def build_report(
     ``WRITTEN_BY_PIPELINE`` (reports/destination.py): no default destination may replace that.
     """
     cfg = compose_unvalidated(overrides, config_name, REPORT_CONFIG_DIR)
-    return report_from_config(with_inputs(cfg, run_dirs, out_dir), written_by)
+    return report_from_config(with_inputs(cfg, run_dirs, out_dir), written_by, search_dir)
 
 
-def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_USER) -> Report:
+def report_from_config(
+    cfg: DictConfig | Mapping,
+    written_by: str = WRITTEN_BY_USER,
+    search_dir: Path | str | None = None,
+) -> Report:
     """Build the report a (composed) report config describes; the config is checked first."""
     settings = validate_report_config(cfg)
     inputs, outputs = settings["inputs"], settings["outputs"]
@@ -86,7 +99,14 @@ def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_U
         )
     loaded = time.perf_counter()
     rows = summary_rows(runset, **settings["summary"])
-    data = report_data(runset, rows_to_frame(rows, runset))
+    if search_dir is not None:
+        rows = with_trial_columns(rows, search_dir)
+    # A paused run (a pruned search trial) is no result and no failure: figures leave it out.
+    drawn = RunSet(
+        [run for run in runset.runs if (run.end or {}).get("status") != PAUSED], runset.skipped
+    )
+    drawn_rows = [row for row in rows if row["status"] != PAUSED]
+    data = report_data(drawn, rows_to_frame(drawn_rows, drawn))
     ranking = ranking_rows(tokenizer_ranking(data.autoencoders))
     summarised = time.perf_counter()
     left_out = {
@@ -97,6 +117,12 @@ def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_U
         for name in outputs["which_figures"]
         if name not in left_out
     }
+    search = search_summary(search_dir, runset) if search_dir is not None else None
+    if search is not None:
+        fig_format = outputs["fig_format"]
+        history = history_figure(search_dir, search["reference"], fig_format, outputs["dpi"])
+        if history is not None:
+            figures[f"{HISTORY_FIGURE}.{fig_format}"] = history
     plotted = time.perf_counter()
     skipped = [s.to_dict() for s in runset.skipped]
     document = {
@@ -107,6 +133,7 @@ def report_from_config(cfg: DictConfig | Mapping, written_by: str = WRITTEN_BY_U
         "skipped": skipped,
         "figures": [f"{FIGURES_SUBDIR}/{name}" for name in figures],
         "figures_left_out": left_out,
+        **({"search": search} if search is not None else {}),
     }
     files = _write(out_dir, rows, ranking, document, figures)
     timings = {

@@ -10,7 +10,8 @@ runs, and ``study.tell_round`` records their objective values (read from their f
 ``halving`` the successive-halving schedule within a round, ``table`` the trial table and the
 search's status. ``python -m thesis_ml.search propose|tell|status`` runs the steps.
 
-Everything lives in ``results/<sweep>/search/<digest>/`` (``study.search_dir``).
+Everything lives in ``results/<sweep>/search/<digest>/``; ``plan`` says where each trial's
+run goes at each successive-halving rung, and what overrides it gets.
 """
 
 from thesis_ml.errors import UserError

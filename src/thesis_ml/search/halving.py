@@ -9,7 +9,6 @@ rung is judged once all its trials are done, which is what makes a search reprod
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Mapping
 
@@ -29,12 +28,6 @@ def rung_epochs(max_epochs: int, min_epochs: int, reduction_factor: int) -> list
     return [*rungs, max_epochs]
 
 
-def rung_of(epochs: int, rungs: list[int]) -> int:
-    """The rung a trial that trained ``epochs`` epochs reached (0 if it stopped before the
-    first: early stopping, divergence)."""
-    return max(bisect.bisect_right(rungs, epochs) - 1, 0)
-
-
 def promoted(
     values: Mapping[int, float | None], reduction_factor: int, direction: str = "minimize"
 ) -> list[int]:
@@ -45,11 +38,3 @@ def promoted(
     valued = [n for n, value in values.items() if value is not None and math.isfinite(value)]
     ranked = sorted(valued, key=lambda number: (sign * values[number], number))
     return sorted(ranked[: max(1, len(values) // reduction_factor)])
-
-
-def pruned(
-    values: Mapping[int, float | None], reduction_factor: int, direction: str = "minimize"
-) -> list[int]:
-    """The trial numbers of the rung that stop here, ascending."""
-    going_on = set(promoted(values, reduction_factor, direction))
-    return sorted(number for number in values if number not in going_on)

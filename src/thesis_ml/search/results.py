@@ -1,7 +1,8 @@
 """A trial's result from its run's facts: the objective value of its on_train_end record.
 
 A run that ended as asked (completed, or stopped early by its own early stopping) is a
-complete trial; one stopped by successive halving is pruned, with the value it reached; a
+complete trial; one paused at its rung and not promoted (successive halving) is pruned, with
+the value it reached; a
 diverged run is a failed trial, which Optuna's samplers leave out of their models.
 """
 
@@ -11,28 +12,20 @@ from pathlib import Path
 
 from thesis_ml.facts import final_event, read_events
 from thesis_ml.search import SearchError
-from thesis_ml.search.halving import rung_of
 from thesis_ml.search.rounds import TrialResult
 from thesis_ml.search.section import Objective
 
 STATE_OF_STATUS = {
     "completed": "complete",
     "stopped_early": "complete",
-    "pruned": "pruned",
     "diverged": "fail",
+    "paused": "pruned",  # stopped at its rung (trainer.stop_after_epochs) and not promoted
 }
-RUNS_SUBDIR = "runs"
 
 
-def runs_dir(search_dir: Path | str) -> Path:
-    """Where the search's trials run, ``<runs_dir>/<trial name>``: under the search, so that a
-    trial of another search (another digest) with the same number is another run."""
-    return Path(search_dir) / RUNS_SUBDIR
-
-
-def trial_result(run_dir: Path | str, objective: Objective, rungs: list[int] | None) -> TrialResult:
-    """The result of the finished run in ``run_dir``; ``rungs`` are the successive-halving
-    rungs' epochs (None without a pruner)."""
+def trial_result(run_dir: Path | str, objective: Objective, rung: int = 0) -> TrialResult:
+    """The result of the finished run in ``run_dir``, the trial's run at successive-halving
+    rung ``rung`` (the rung it trained at, whatever epoch it stopped at)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise SearchError(f"{run_dir}: no such run directory; train the trial before tell")
@@ -45,7 +38,6 @@ def trial_result(run_dir: Path | str, objective: Objective, rungs: list[int] | N
     if state is None:
         raise SearchError(f"{run_dir}: unknown run status {end.get('status')!r} in its facts")
     epochs = end.get("epochs")
-    rung = rung_of(epochs, rungs) if rungs else 0
     if state == "fail":
         return TrialResult(None, state, rung, epochs)
     which, key = objective.source

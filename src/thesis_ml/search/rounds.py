@@ -2,7 +2,9 @@
 
 ``<search_dir>/round-NNN.json`` holds the trials proposed in round NNN, written whole or not
 at all; it is the one record of a proposal, so a trial's parameters are read from it, and a
-round proposed once is never proposed again.
+round proposed once is never proposed again. With successive halving,
+``round-NNN.rung-K.json`` names the round's trials promoted from rung K to rung K+1, and
+``told-NNN.json`` says that round NNN is told (the workflow's marker of a finished tell).
 """
 
 from __future__ import annotations
@@ -100,3 +102,27 @@ def read_rounds(search_dir: Path | str) -> list[list[Trial]]:
         missing = min(set(range(len(indices) + 1)) - set(indices))
         raise SearchError(f"{round_path(search_dir, missing)}: missing, but later rounds exist")
     return [read_round(search_dir, index) for index in indices]
+
+
+def rung_path(search_dir: Path | str, round_index: int, rung: int) -> Path:
+    return Path(search_dir) / f"round-{round_index:03d}.rung-{rung}.json"
+
+
+def write_promoted(search_dir: Path | str, round_index: int, rung: int, names: list[str]) -> None:
+    record = {"round": round_index, "rung": rung, "promoted": names}
+    atomic_write_text(rung_path(search_dir, round_index, rung), json.dumps(record, indent=1) + "\n")
+
+
+def read_promoted(search_dir: Path | str, round_index: int, rung: int) -> list[str] | None:
+    """The names promoted from rung ``rung`` of the round, None before that rung is decided."""
+    path = rung_path(search_dir, round_index, rung)
+    try:
+        return list(json.loads(path.read_text(encoding="utf-8"))["promoted"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as error:
+        raise SearchError(f"{path}: not a rung file of this version ({error})") from None
+
+
+def told_path(search_dir: Path | str, round_index: int) -> Path:
+    return Path(search_dir) / f"told-{round_index:03d}.json"

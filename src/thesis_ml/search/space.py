@@ -62,6 +62,14 @@ class Parameter:
             return self.from_optuna(self.distribution.choices[0])
         return self.distribution.low
 
+    def extreme_values(self) -> list:
+        """The values a run can get at the edges of the space, as the run gets them: every
+        choice, or a range's low and high (the run config checks each)."""
+        dist = self.distribution
+        if isinstance(dist, CategoricalDistribution):
+            return [self.from_optuna(choice) for choice in dist.choices]
+        return [dist.low, dist.high]
+
     def grid_values(self) -> list | None:
         """Every value, as Optuna holds it, for the grid sampler; None for a continuous range."""
         dist = self.distribution

@@ -1,8 +1,8 @@
 """The two steps of a search round: propose its trials, then tell Optuna their results.
 
-A search lives in ``<sweep_dir>/search/<digest>/`` (:func:`search_dir`): the digest names the
-search section less ``n_trials``, so another space, sampler or seed starts another study, and a
-larger ``n_trials`` continues this one. There:
+A search lives in ``<sweep_dir>/search/<digest>/`` (``plan.study_id``): the digest names the
+search section less ``n_trials`` and the sweep's overrides, so another space, sampler, seed or
+base config starts another study, and a larger ``n_trials`` continues this one. There:
 
 - ``round-NNN.json``: the trials proposed in round NNN (:mod:`thesis_ml.search.rounds`);
 - ``study.journal``: Optuna's journal file storage, holding finished trials only.
@@ -49,10 +49,6 @@ from thesis_ml.search.samplers import make_sampler
 from thesis_ml.search.section import SearchConfig
 
 
-def search_dir(sweep_dir: Path | str, search: SearchConfig) -> Path:
-    return Path(sweep_dir) / "search" / search.digest
-
-
 def propose_round(search: SearchConfig, search_dir: Path | str, round_index: int) -> list[Trial]:
     """Round ``round_index``'s trials: ``batch`` of them, fewer in the round that reaches
     ``n_trials``. Every earlier round must be told; a round proposed before is returned as it
@@ -69,7 +65,7 @@ def propose_round(search: SearchConfig, search_dir: Path | str, round_index: int
             f"search.n_trials: all {search.n_trials} trials are proposed in rounds "
             f"0-{round_index - 1}; there is no round {round_index} (raise n_trials to go on)"
         )
-    history = _told_history(search_dir, earlier)
+    history = _told_history(search, search_dir, earlier)
     scratch = optuna.create_study(
         direction=search.objective.direction, sampler=make_sampler(search, round_index)
     )
@@ -108,7 +104,9 @@ def _earlier_rounds(search_dir: Path, round_index: int) -> list[list[Trial]]:
     return earlier
 
 
-def _told_history(search_dir: Path, earlier: list[list[Trial]]) -> list[optuna.trial.FrozenTrial]:
+def _told_history(
+    search: SearchConfig, search_dir: Path, earlier: list[list[Trial]]
+) -> list[optuna.trial.FrozenTrial]:
     """The journal's trials of the earlier rounds, in number order, each round told whole."""
     if not earlier:
         return []
@@ -121,7 +119,7 @@ def _told_history(search_dir: Path, earlier: list[list[Trial]]) -> list[optuna.t
                     f"round {trial.round} is not told yet ({trial.name} has no result); tell "
                     "it before proposing the next round"
                 )
-            history.append(_checked(told[trial.name], trial))
+            history.append(_checked(search, told[trial.name], trial))
     return history
 
 
@@ -152,7 +150,9 @@ def tell_round(
         as_result(results[trial.name]).check(trial.name)
     for trial in trials:
         if trial.name in told:
-            _checked(told[trial.name], trial)
+            recorded = _checked(search, told[trial.name], trial)
+            if trial.name in results:
+                _check_unchanged(recorded, trial, as_result(results[trial.name]), search_dir)
     for trial in pending:
         count = len(study.get_trials(deepcopy=False))
         if count != trial.number:
@@ -169,7 +169,7 @@ def _finished(search: SearchConfig, trial: Trial, result: TrialResult) -> optuna
     return optuna.trial.create_trial(
         state=optuna.trial.TrialState[result.state.upper()],
         value=result.value,
-        params={p.key: p.to_optuna(trial.params[p.key]) for p in search.space},
+        params=_optuna_params(search, trial),
         distributions=search.distributions,
         user_attrs={"name": trial.name, "round": trial.round, "rung": result.rung},
         system_attrs=trial.system_attrs,
@@ -177,10 +177,37 @@ def _finished(search: SearchConfig, trial: Trial, result: TrialResult) -> optuna
     )
 
 
-def _checked(told: optuna.trial.FrozenTrial, trial: Trial) -> optuna.trial.FrozenTrial:
+def _checked(
+    search: SearchConfig, told: optuna.trial.FrozenTrial, trial: Trial
+) -> optuna.trial.FrozenTrial:
+    """The study's record of ``trial``, which must be the trial the round file proposes."""
     if told.number != trial.number:
         raise SearchError(
             f"{trial.name}: the study holds it as trial number {told.number}, its round file as "
             f"{trial.number}; the journal belongs to another search"
         )
+    if told.params != _optuna_params(search, trial):
+        raise SearchError(
+            f"{trial.name}: the study recorded it with {told.params}, its round file proposes "
+            f"{trial.params}; the round was proposed again differently (the search code "
+            "changed?): remove the search's directory to run the search again"
+        )
     return told
+
+
+def _check_unchanged(
+    told: optuna.trial.FrozenTrial, trial: Trial, result: TrialResult, search_dir: Path
+) -> None:
+    """A told trial's run must still give what the study recorded: a retrained trial (the
+    training code changed) would pair new results with proposals made from the old ones."""
+    state = optuna.trial.TrialState[result.state.upper()]
+    if (told.state, told.value) != (state, result.value):
+        raise SearchError(
+            f"{trial.name}: its run now gives {result.state} {result.value}, but the study "
+            f"recorded {told.state.name.lower()} {told.value}; the trial was retrained since it "
+            f"was told (training code changed?): remove {search_dir} to run the search again"
+        )
+
+
+def _optuna_params(search: SearchConfig, trial: Trial) -> dict:
+    return {p.key: p.to_optuna(trial.params[p.key]) for p in search.space}

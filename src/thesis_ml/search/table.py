@@ -70,7 +70,7 @@ def write_trial_table(search_dir: Path | str, path: Path | str | None = None) ->
 @dataclass(frozen=True)
 class SearchStatus:
     """Rounds proposed and told, trials per state, the best complete trial, and the next step:
-    ``("propose", r)``, ``("tell", r)`` or None when all ``n_trials`` are told."""
+    ``("propose", r)``, ``("train and tell", r)`` or None when all ``n_trials`` are told."""
 
     n_trials: int
     rounds_proposed: int
@@ -82,27 +82,36 @@ class SearchStatus:
 
 def search_status(search: SearchConfig, search_dir: Path | str) -> SearchStatus:
     rows = trial_rows(search_dir)
+    rounds_proposed, rounds_told = round_progress(rows)
+    told = sum(row["state"] != PROPOSED for row in rows)
+    if rounds_told < rounds_proposed:
+        next_step = ("train and tell", rounds_told)
+    elif told < search.n_trials:
+        next_step = ("propose", rounds_proposed)
+    else:
+        next_step = None
+    return SearchStatus(
+        n_trials=search.n_trials,
+        rounds_proposed=rounds_proposed,
+        rounds_told=rounds_told,
+        states=dict(collections.Counter(row["state"] for row in rows)),
+        best=best_row(search_dir, rows),
+        next_step=next_step,
+    )
+
+
+def round_progress(rows: list[dict]) -> tuple[int, int]:
+    """(rounds proposed, rounds told: every trial of theirs recorded in the study)."""
     rounds: dict[int, bool] = {}
     for row in rows:
         rounds[row["round"]] = rounds.get(row["round"], True) and row["state"] != PROPOSED
-    rounds_told = sum(rounds.values())
-    told = sum(row["state"] != PROPOSED for row in rows)
-    if rounds_told < len(rounds):
-        next_step = ("tell", rounds_told)
-    elif told < search.n_trials:
-        next_step = ("propose", len(rounds))
-    else:
-        next_step = None
+    return len(rounds), sum(rounds.values())
+
+
+def best_row(search_dir: Path | str, rows: list[dict]) -> dict | None:
+    """The trial table's row of the study's best complete trial, None before there is one."""
     study = load_study(search_dir)
-    best = None
-    if study is not None and any(t.state == TrialState.COMPLETE for t in study.trials):
-        best_name = study.best_trial.user_attrs["name"]
-        best = next(row for row in rows if row["name"] == best_name)
-    return SearchStatus(
-        n_trials=search.n_trials,
-        rounds_proposed=len(rounds),
-        rounds_told=rounds_told,
-        states=dict(collections.Counter(row["state"] for row in rows)),
-        best=best,
-        next_step=next_step,
-    )
+    if study is None or not any(t.state == TrialState.COMPLETE for t in study.trials):
+        return None
+    name = study.best_trial.user_attrs["name"]
+    return next((row for row in rows if row["name"] == name), None)

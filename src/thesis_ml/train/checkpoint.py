@@ -22,8 +22,9 @@ from pathlib import Path
 
 import torch
 
-from thesis_ml.facts import EVENTS_FILE, SCALARS_FILE, facts_dir
-from thesis_ml.run_directory import CHECKPOINT_FILE
+from thesis_ml.config import ConfigError
+from thesis_ml.facts import EVENTS_FILE, PAUSED, SCALARS_FILE, facts_dir, final_event, read_events
+from thesis_ml.run_directory import CHECKPOINT_FILE, finished_run
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
 FORMAT = 1
@@ -31,13 +32,18 @@ FACTS_FILES = (EVENTS_FILE, SCALARS_FILE)
 
 
 def config_digest(plain_cfg: Mapping) -> str:
-    """Digest of everything that shapes the run (where it goes, and whether it may replace a
-    finished run there, do not)."""
+    """Digest of everything that shapes the run. Where it goes, whether it may replace a
+    finished run there, and where it pauses (``trainer.stop_after_epochs``: a later stop
+    continues the same run) do not."""
     relevant = {
         key: value
         for key, value in plain_cfg.items()
         if key not in ("run_dir", "overwrite_run_dir")
     }
+    if "stop_after_epochs" in relevant.get("trainer", {}):
+        trainer = dict(relevant["trainer"])
+        del trainer["stop_after_epochs"]
+        relevant["trainer"] = trainer
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -91,6 +97,56 @@ def load_checkpoint(run_dir: Path, digest: str) -> dict | None:
         remove_checkpoint(run_dir)
         return None
     return payload
+
+
+def seed_checkpoint(source_run_dir: Path | str, run_dir: Path | str, digest: str) -> None:
+    """Start ``run_dir`` from the checkpoint of a paused run in ``source_run_dir`` (a search's
+    next rung continues its trial in a directory of its own), which must have been written under
+    the same config (``digest``). A checkpoint already in ``run_dir`` is its own, later one (a
+    killed continuation), and is kept; a run that ended there is left for the run to refuse."""
+    source = Path(source_run_dir) / CHECKPOINT_FILE
+    target = Path(run_dir) / CHECKPOINT_FILE
+    if target.exists() or finished_run(Path(run_dir)):
+        return
+    where = f"--resume-from {source_run_dir}"
+    try:
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: no {CHECKPOINT_FILE} there (only a paused run, trainer.stop_after_epochs, "
+            "keeps one)"
+        ) from None
+    except Exception as error:  # a damaged file: any unpickling error means the same
+        raise ConfigError(
+            f"{where}: {CHECKPOINT_FILE} is unreadable ({type(error).__name__})"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("config_digest") != digest:
+        raise ConfigError(
+            f"{where}: its checkpoint was written under another config than this run's"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(target, "wb") as handle:
+        handle.write(source.read_bytes())
+
+
+def refuse_other_paused_run(run_dir: Path, digest: str) -> None:
+    """A paused run in ``run_dir`` goes on only under its own config: any other would replace
+    it (its checkpoint dropped, its facts rewritten) though no overwrite_run_dir asked for that."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not path.is_file() or not (facts_dir(run_dir) / EVENTS_FILE).is_file():
+        return
+    end = final_event(read_events(run_dir))
+    if end is None or end.get("status") != PAUSED:
+        return
+    try:
+        written_under = torch.load(path, map_location="cpu", weights_only=True)["config_digest"]
+    except Exception:  # unreadable: load_checkpoint says so and starts over
+        return
+    if written_under != digest:
+        raise ConfigError(
+            f"run_dir={run_dir} holds a paused run of another config; continue it with its own "
+            "config, choose another run_dir, or add overwrite_run_dir=true to replace it"
+        )
 
 
 def restore_facts(run_dir: Path, checkpoint: Mapping) -> None:

@@ -29,10 +29,11 @@ from thesis_ml.train.outcome import (
     gaps,
     improves,
     named_metrics,
+    paused,
     stall,
     status_of,
 )
-from thesis_ml.train.runtime import Run
+from thesis_ml.train.runtime import Run, stop_epoch
 
 Metrics = dict[str, object]
 # A few validation inputs and their reconstructions, for figures (facts/recon_examples.json).
@@ -84,8 +85,11 @@ def fit(
     A run stops with status ``diverged`` when its training loss is not finite or grows beyond
     ``trainer.divergence_factor`` times the untrained model's loss (one validation pass before
     the first epoch: a rate that explodes does so within the first epoch already), and with
-    ``stopped_early`` when ``trainer.early_stopping`` says so. ``examples`` are stored in the
-    facts after the last epoch's validation.
+    ``stopped_early`` when ``trainer.early_stopping`` says so. With
+    ``trainer.stop_after_epochs`` below ``trainer.epochs`` it ends with status ``paused`` after
+    that epoch of the schedule, keeping its checkpoint: a rerun with a later stop (or none)
+    continues it, bit-identically to a run trained straight through (a search's rungs).
+    ``examples`` are stored in the facts after the last epoch's validation.
     """
     cfg = run.cfg
     epochs = int(cfg.trainer.epochs)
@@ -94,39 +98,56 @@ def fit(
     every = int(OmegaConf.select(cfg, "trainer.checkpoint_every", default=0) or 0)
     patience = OmegaConf.select(cfg, "trainer.early_stopping.patience", default=None)
     min_delta = float(OmegaConf.select(cfg, "trainer.early_stopping.min_delta", default=0.0))
+    last_epoch = stop_epoch(cfg)
     first, progress = start_or_resume(
         run, model, evaluate, resumables, blow_up, {**comparison, **dict(start_payload or {})}
     )
     diverged = stalled = None
-    for number in range(first, epochs + 1):
+    pausing = False
+    for number in range(first, last_epoch + 1):
         epoch = run_epoch(run, number, train_epoch, evaluate, n_train, lr, progress)
         diverged = divergence(epoch.train["loss"], progress.reference_loss, blow_up)
         if improves(epoch.val["val_loss"], progress.improved_loss, min_delta):
             progress.improved_at, progress.improved_loss = number, epoch.val["val_loss"]
         stalled = stall(number, progress.improved_at, patience, min_delta)
-        last = number == epochs or diverged or stalled
-        if last and not diverged and examples is not None:
+        last = number == last_epoch or diverged or stalled
+        pausing = last and number < epochs and not (diverged or stalled)
+        if last and not (diverged or pausing) and examples is not None:
             run.facts.recon_examples(number, *examples())
         record_epoch(run, model, epoch, progress)
         if diverged:
             print(f"warning: run diverged at epoch {number}: {diverged}", file=sys.stderr)
+        if pausing:
+            # The checkpoint holds the facts as an uninterrupted run has them at this epoch,
+            # so the examples (which only a last epoch records) come after it.
+            _checkpoint(run, model, resumables, progress, number)
+            if examples is not None:
+                run.facts.recon_examples(number, *examples())
         if last:
             break
         if checkpoint_due(run, every, number):
-            progress.wall_time_s = run.elapsed_s
-            save_checkpoint(
-                run.dir,
-                digest=run.config_digest,
-                epoch=number,
-                model=model,
-                resumables=resumables,
-                progress=asdict(progress),
-            )
+            _checkpoint(run, model, resumables, progress, number)
     result = finish(run, model, evaluate, epoch, progress, comparison, n_train)
-    result = {**status_of(diverged, stalled), **result}
+    ending = paused(epoch.number, epochs) if pausing else status_of(diverged, stalled)
+    result = {**ending, **result}
     run.facts.emit("on_train_end", **{k: v for k, v in result.items() if k != "history"})
-    remove_checkpoint(run.dir)  # the run has ended: its outputs are final
+    if not pausing:
+        remove_checkpoint(run.dir)  # the run has ended: its outputs are final
     return result
+
+
+def _checkpoint(run: Run, model, resumables, progress: Progress, epoch: int) -> None:
+    if not run.keep:
+        return
+    progress.wall_time_s = run.elapsed_s
+    save_checkpoint(
+        run.dir,
+        digest=run.config_digest,
+        epoch=epoch,
+        model=model,
+        resumables=resumables,
+        progress=asdict(progress),
+    )
 
 
 def start_or_resume(run, model, evaluate, resumables, blow_up, start_payload):

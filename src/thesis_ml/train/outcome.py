@@ -85,3 +85,12 @@ def status_of(divergence_reason: str | None, stall_reason: str | None) -> dict:
     if stall_reason:
         return {"status": "stopped_early", "reason": stall_reason}
     return {"status": "completed"}
+
+
+def paused(epoch: int, epochs: int) -> dict:
+    """The ``status`` (and ``reason``) of a run stopped by ``trainer.stop_after_epochs``."""
+    return {
+        "status": "paused",
+        "reason": f"trainer.stop_after_epochs: stopped after epoch {epoch} of trainer.epochs="
+        f"{epochs}; its checkpoint is kept, and a rerun with a later stop continues it",
+    }

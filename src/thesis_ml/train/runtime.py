@@ -24,7 +24,12 @@ from thesis_ml.data.registry import generate_dataset
 from thesis_ml.facts import FactsWriter
 from thesis_ml.progress import Progress
 from thesis_ml.run_directory import make_directory, prepare_run_dir, save_weights, write_config
-from thesis_ml.train.checkpoint import config_digest, load_checkpoint, restore_facts
+from thesis_ml.train.checkpoint import (
+    config_digest,
+    load_checkpoint,
+    refuse_other_paused_run,
+    restore_facts,
+)
 from thesis_ml.utils.seed import seeded, torch_threads
 
 # A zero-argument factory of the context a forward pass (and its loss) runs in.
@@ -98,6 +103,14 @@ def choose_run_dir(cfg: DictConfig) -> tuple[Path, bool]:
     return Path(tempfile.mkdtemp(prefix="thesis_ml-run-")), False
 
 
+def stop_epoch(cfg: DictConfig) -> int:
+    """The last epoch this run trains: ``trainer.epochs``, or ``trainer.stop_after_epochs``
+    where that comes first (the run then pauses there, resumable)."""
+    epochs = int(cfg.trainer.epochs)
+    stop_after = OmegaConf.select(cfg, "trainer.stop_after_epochs", default=None)
+    return min(epochs, int(stop_after)) if stop_after else epochs
+
+
 @dataclass
 class Run:
     """An open run: its directory, facts writer, progress printer and clock."""
@@ -132,9 +145,18 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     plain = validate(cfg)
     run_dir, keep = choose_run_dir(cfg)
     try:
-        write_config(run_dir, to_plain_dict(plain))
         digest = config_digest(plain)
+        if keep and not OmegaConf.select(cfg, "overwrite_run_dir", default=False):
+            refuse_other_paused_run(run_dir, digest)
+        write_config(run_dir, to_plain_dict(plain))
         resume = load_checkpoint(run_dir, digest) if keep else None
+        if resume and resume["epoch"] >= stop_epoch(cfg):
+            # killed between its pause checkpoint and its end record: nothing is left to train
+            # from there, so the run is trained again (to the same result)
+            print(
+                f"note: {run_dir}: the checkpoint is at the stop; training again", file=sys.stderr
+            )
+            resume = None
         if resume:
             restore_facts(run_dir, resume)  # drop what was written after the checkpoint
         plots = live_plot_listener(run_dir, plain["logging"], keep) if live_plots else None
