@@ -62,7 +62,7 @@ def shrink_default_sweep(workdir: Path) -> None:
         for override in sweep["overrides"]
     ]
     sweep["seeds"] = [0]
-    path.write_text(yaml.safe_dump(sweep), encoding="utf-8")
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
 
 
 def measure(workdir: Path) -> dict:
