@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -118,3 +119,24 @@ def test_ctrl_c_ends_a_run_and_its_plot_helper_with_one_line_and_exit_130(tmp_pa
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "interrupted"
+
+
+def test_the_plot_helper_starts_with_ctrl_c_ignored(tmp_path):
+    """So that a Ctrl-C while it still imports prints no traceback of its own: the training
+    process handles it, and the helper ends when its stdin closes."""
+    from thesis_ml.plots.live import _start_worker
+
+    status = Path("/proc/self/status")
+    if not status.is_file():
+        pytest.skip("reads the signal mask from /proc (Linux)")
+    worker = _start_worker(tmp_path)
+    try:
+        fields = dict(
+            line.split(":", 1)
+            for line in Path(f"/proc/{worker.pid}/status").read_text().splitlines()
+        )
+        assert int(fields["SigIgn"], 16) & (1 << (signal.SIGINT - 1))
+    finally:
+        worker.stdin.close()
+        worker.wait(timeout=60)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's is back

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -71,12 +73,27 @@ def _start_worker(run_dir: Path) -> subprocess.Popen:
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    return subprocess.Popen(
-        [sys.executable, "-m", "thesis_ml.plots.worker", str(run_dir)],
-        stdin=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    # Started with Ctrl-C ignored (kept across exec, and by Python's start-up): a Ctrl-C while
+    # it still imports would otherwise print its traceback; the training process handles it.
+    with _sigint_ignored():
+        return subprocess.Popen(
+            [sys.executable, "-m", "thesis_ml.plots.worker", str(run_dir)],
+            stdin=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change handlers; the worker then ignores it itself
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def attach(run_dir: Path, logging_cfg: Mapping, keep: bool) -> Orchestrator | None:
