@@ -114,5 +114,7 @@ def test_the_workflow_refuses_a_bad_search_before_any_job_and_plans_a_good_one(t
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (workdir / "results").exists()
     write_sweep(workdir, SEARCH)
-    # only round 0's proposal is known before it runs: the checkpoint adds the rest
-    assert planned_jobs(workdir, *CONFIGFILE)["search_propose"] == 1
+    # every round's proposal is planned (each waits for the tell before it); the trials are
+    # not, until their round's checkpoint has proposed them
+    jobs = planned_jobs(workdir, *CONFIGFILE)
+    assert jobs["search_propose"] == 2 and "train_trial" not in jobs
