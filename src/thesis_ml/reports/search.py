@@ -7,6 +7,7 @@ Rows of runs that are no trial (the grid's) get empty trial columns.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,23 +18,19 @@ HISTORY_FIGURE = "search_history"
 
 
 def with_trial_columns(rows: list[dict], search_dir: Path | str) -> list[dict]:
-    """``rows`` (summary rows) with the trial columns, from the search's trial table."""
+    """``rows`` (summary rows) with the trial columns first, from the search's trial table."""
     from thesis_ml.search.table import trial_rows
 
-    trial_of = {}
-    for trial in trial_rows(search_dir):
-        trial_of[trial["name"]] = trial
+    trial_of = {trial["name"]: trial for trial in trial_rows(search_dir)}
     annotated = []
     for row in rows:
-        run_dir = Path(row["run_dir"])
-        trial = trial_of.get(run_dir.parent.name) if run_dir.name.startswith("rung-") else None
-        values = (trial["number"], trial["round"], trial["rung"], trial["state"]) if trial else ()
-        annotated.append({**dict(zip(TRIAL_COLUMNS, values, strict=False)), **row})
-    return [{column: row.get(column) for column in _ordered(row)} for row in annotated]
-
-
-def _ordered(row: Mapping) -> list[str]:
-    return [*TRIAL_COLUMNS, *(key for key in row if key not in TRIAL_COLUMNS)]
+        run_dir = Path(row["run_dir"])  # a trial's is runs/<trial>/rung-K
+        trial = (
+            trial_of.get(run_dir.parent.name) if run_dir.name.startswith("rung-") else None
+        ) or {}
+        values = [trial.get(key) for key in ("number", "round", "rung", "state")]
+        annotated.append({**dict(zip(TRIAL_COLUMNS, values, strict=True)), **row})
+    return annotated
 
 
 def search_summary(search_dir: Path | str, runset: RunSet) -> dict:
@@ -42,9 +39,7 @@ def search_summary(search_dir: Path | str, runset: RunSet) -> dict:
     from thesis_ml.search.table import best_row, trial_rows
 
     rows = trial_rows(search_dir)
-    states: dict[str, int] = {}
-    for row in rows:
-        states[row["state"]] = states.get(row["state"], 0) + 1
+    states = dict(collections.Counter(row["state"] for row in rows))
     return {
         "directory": str(search_dir),
         "n_proposed": len(rows),
