@@ -38,6 +38,7 @@ localrules:
     search_promote,
     search_tell,
     render_run,
+    render_pack,
     build_report,
 
 

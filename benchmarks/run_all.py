@@ -35,7 +35,8 @@ REPO = BENCH_DIR.parent
 # The SLURM benchmark's full run waits for the profile's real 40 s polling three times.
 ALWAYS_QUICK = {"slurm_overhead": "full run polls SLURM at the profile's 40 s (minutes)"}
 TIMEOUT_S = 300  # per benchmark, but for those that train whole sweeps:
-LONG_TIMEOUT_S = {"bench_search": 2400}  # two grids of 24 runs and two searches
+# two grids of 24 runs and two searches; three 48-run sweeps and 200 runs through SLURM twice
+LONG_TIMEOUT_S = {"bench_search": 2400, "bench_packing": 2400}
 Row = dict[str, object]
 
 
@@ -292,6 +293,19 @@ def read_gpu(data, _out, _quick) -> list[Row]:
     ]
 
 
+def read_packing(data, _out, _quick) -> list[Row]:
+    return [
+        row(
+            f"{r['name']} (N={r['n']})",
+            str(r["value"]),
+            r["target"],
+            r["met"],
+            "" if r["ours_s"] is None else f"{r['ours_s']:.1f} s",
+        )
+        for r in data
+    ]
+
+
 READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     # name: (has --json, reader)
     "bench_train_loop": (True, read_train_loop),
@@ -302,6 +316,7 @@ READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     "bench_pipeline": (True, read_pipeline),
     "bench_references": (True, read_references),
     "bench_search": (True, read_search),
+    "bench_packing": (True, read_packing),
     "bench_gpu": (True, read_gpu),
     "slurm_overhead": (False, read_slurm),
 }

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from thesis_ml.pipeline.import_graph import import_graph
+from thesis_ml.pipeline.packs import plan_packs, write_members
 from thesis_ml.pipeline.run_configs import RunConfigCache
 from thesis_ml.pipeline.status import write_plan
 from thesis_ml.pipeline.sweep import data_id, expand_sweep
@@ -38,6 +39,15 @@ RUN_DIR = f"{RESULTS}/runs/{{run}}"  # every per-run path hangs off this pattern
 if not workflow.remote_exec:  # for `python -m thesis_ml.pipeline status`, even after a Ctrl-C
     write_plan(RESULTS, RUNS)
 SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
+# `pack: N` (rules/train.smk): the runs' train and render jobs come N runs to a job
+PACKS = (
+    {pack.name: pack for pack in plan_packs(RUNS.values(), config["pack"])}
+    if config["pack"] > 1
+    else {}
+)
+PACK_OF = {name: pack.name for pack in PACKS.values() for name in pack.runs}
+PACK_TRAINED = f"{RESULTS}/packs/train/{{pack}}.json"
+PACK_RENDERED = f"{RESULTS}/packs/render/{{pack}}.done"
 
 
 # The modules each pipeline step's command runs first (`python -m pkg` runs pkg/__main__.py);
@@ -62,6 +72,7 @@ wildcard_constraints:
     round=r"[0-9][0-9][0-9]+",  # no {n,} counts: Snakemake reads braces as wildcards
     rung=r"[0-9]+",
     trial=r"trial-[0-9][0-9][0-9][0-9]+",
+    pack=r"pack-[0-9a-f]+",
 
 
 def run_config(run_name):
@@ -102,13 +113,20 @@ def _config_json(wildcard_items):
 
 
 def data_file(wildcards):
-    return f"results/data/{data_id(job_config(wildcards)['data'])}.pt"
+    return dataset_file(job_config(wildcards))
+
+
+def dataset_file(config):
+    return f"results/data/{data_id(config['data'])}.pt"
 
 
 def quantizer_reference_files(wildcards):
+    return run_quantizer_references(job_config(wildcards))
+
+
+def run_quantizer_references(config):
     """The quantizer reference a run's code needs: none for a continuous latent (or a loop that
     picks its tokenizer itself; such a run computes its own)."""
-    config = job_config(wildcards)
     phase1 = config.get("phase1") or {}
     if "tokenizer" not in phase1 or "encoder" not in phase1:
         return []
@@ -152,6 +170,49 @@ def step_sources(step):
 
 def run_dir(run_name):
     return RUN_DIR.format(run=run_name)
+
+
+def trained_file(run_name):
+    """The file that stands for a run's trained outputs: its events.jsonl (written last by its
+    train job), or its pack's record when the run is packed."""
+    if run_name in PACK_OF:
+        return PACK_TRAINED.format(pack=PACK_OF[run_name])
+    return f"{run_dir(run_name)}/facts/events.jsonl"
+
+
+def rendered_file(run_name):
+    """The figures directory of a run, or its pack's render record when the run is packed."""
+    if run_name in PACK_OF:
+        return PACK_RENDERED.format(pack=PACK_OF[run_name])
+    return f"{run_dir(run_name)}/figures"
+
+
+def sweep_trained():
+    return sorted({trained_file(name) for name in RUNS})
+
+
+def sweep_rendered():
+    return sorted({rendered_file(name) for name in RUNS})
+
+
+def pack_configs(wildcards):
+    return [run_config(name) for name in PACKS[wildcards.pack].runs]
+
+
+def pack_members(wildcards):
+    """The members file of a pack's train job (thesis_ml.pipeline.packs.write_members)."""
+    members = [
+        {
+            "run": name,
+            "run_dir": run_dir(name),
+            "config": config,
+            "data": dataset_file(config),
+            "quantizer_references": run_quantizer_references(config),
+            "log": f"{RESULTS}/logs/train/{name}.log",
+        }
+        for name, config in zip(PACKS[wildcards.pack].runs, pack_configs(wildcards))
+    ]
+    return str(write_members(".snakemake/thesis_ml/packs", members))
 
 
 def run_figure_label(wildcards):

@@ -18,10 +18,8 @@ ruleorder: export_tensorboard_hparams > export_tensorboard_run
 
 rule export_tensorboard_run:
     input:
-        # events.jsonl is written last by its train job, so it stands for all of that job's
-        # outputs; the figures are the run's render_run job's.
-        events=rules.train.output.events,
-        figures=rules.render_run.output[0],
+        trained=lambda wildcards: trained_file(wildcards.run),
+        rendered=lambda wildcards: rendered_file(wildcards.run),
         sources=step_sources("tensorboard"),
     output:
         directory(f"{TENSORBOARD}/{{run}}"),
@@ -30,7 +28,7 @@ rule export_tensorboard_run:
     conda:
         "../envs/thesis-ml.yaml"
     params:
-        run_dir=lambda wildcards, input: Path(input.events).parent.parent,
+        run_dir=lambda wildcards: run_dir(wildcards.run),
         out=lambda wildcards, output: Path(output[0]).parent,
     shell:
         "python -m thesis_ml.reports export --to tensorboard --only runs"
@@ -40,7 +38,7 @@ rule export_tensorboard_run:
 # Its columns are the config keys that differ between the runs: it reads every run's config.
 rule export_tensorboard_hparams:
     input:
-        events=expand(f"{RUN_DIR}/facts/events.jsonl", run=RUNS),
+        trained=sweep_trained(),
         sources=step_sources("tensorboard"),
     output:
         f"{TENSORBOARD}/{HPARAMS_EVENT_FILE}",
@@ -60,8 +58,8 @@ rule export_tensorboard_hparams:
 # job writes every run anew (by hand, the command keeps the records of unchanged runs).
 rule export_mlflow:
     input:
-        events=expand(f"{RUN_DIR}/facts/events.jsonl", run=RUNS),
-        figures=expand(f"{RUN_DIR}/figures", run=RUNS),
+        trained=sweep_trained(),
+        rendered=sweep_rendered(),
         sources=step_sources("mlflow"),
     output:
         db=f"{RESULTS}/mlflow.db",

@@ -22,3 +22,24 @@ rule render_run:
         run_dir=lambda wildcards, input: Path(input.events).parent.parent,
     shell:
         "python -m thesis_ml.plots {params.run_dir:q} > {log:q} 2>&1"
+
+
+# `pack: N`: a pack's figures, drawn in one process once its train job has run.
+rule render_pack:
+    input:
+        trained=PACK_TRAINED,
+        sources=step_sources("render"),
+    output:
+        touch(PACK_RENDERED),
+    log:
+        f"{RESULTS}/logs/render/{{pack}}.log",
+    conda:
+        "../envs/thesis-ml.yaml"
+    threads: 1
+    params:
+        first=lambda wildcards: run_dir(PACKS[wildcards.pack].runs[0]),
+        more=lambda wildcards: [run_dir(name) for name in PACKS[wildcards.pack].runs[1:]],
+        more_flag=lambda wildcards: ["--more-runs"] if len(PACKS[wildcards.pack].runs) > 1 else [],
+    shell:
+        "python -m thesis_ml.plots {params.first:q} {params.more_flag:q} {params.more:q}"
+        " > {log:q} 2>&1"

@@ -1,8 +1,8 @@
 # The sweep's cross-run comparison: summary table and figures over every run.
 rule build_report:
     input:
-        events=expand(f"{RUN_DIR}/facts/events.jsonl", run=RUNS),
-        figures=expand(f"{RUN_DIR}/figures", run=RUNS),
+        trained=sweep_trained(),
+        rendered=sweep_rendered(),
         search=search_outputs(),
         trials=lambda wildcards: [f"{d}/facts/events.jsonl" for d in trial_run_dirs()],
         sources=step_sources("report"),

@@ -31,4 +31,39 @@ rule train:
         "python -m thesis_ml.pipeline train --config-json {params.run_config:q}"
         " --data {input.data:q} --quantizer-references {input.quantizer_references:q}"
         " --run-dir {params.run_dir:q} {params.resume_from:q} --threads {threads}"
-        " > {log:q} 2>&1"
+        " --sources {input.sources:q} > {log:q} 2>&1"
+
+
+# `pack: N`: up to N runs trained one after another by one job (thesis_ml.pipeline.packs says
+# how runs are packed). Its record lists the members it trained; each run keeps its own run
+# directory and log. A member whose inputs did not change is kept when its pack reruns.
+rule train_pack:
+    input:
+        data=lambda wildcards: sorted(set(map(dataset_file, pack_configs(wildcards)))),
+        quantizer_references=lambda wildcards: sorted(
+            {path for c in pack_configs(wildcards) for path in run_quantizer_references(c)}
+        ),
+        sources=step_sources("train"),
+    output:
+        PACK_TRAINED,
+    log:
+        f"{RESULTS}/logs/train/{{pack}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{pack}}.tsv"
+    retries: config["resources"]["retries"]
+    conda:
+        "../envs/thesis-ml.yaml"
+    threads: config["threads_per_run"]
+    resources:
+        mem_mb=config["resources"]["mem_mb"],
+        runtime=lambda wildcards, attempt: (
+            config["resources"]["runtime_min"] * len(PACKS[wildcards.pack].runs) * attempt
+        ),
+        gpu=lambda wildcards: int(
+            any(c["trainer"]["device"].startswith("cuda") for c in pack_configs(wildcards))
+        ),
+    params:
+        members=pack_members,
+    shell:
+        "python -m thesis_ml.pipeline train-pack --members {params.members:q}"
+        " --sources {input.sources:q} --threads {threads} --out {output:q} > {log:q} 2>&1"

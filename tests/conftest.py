@@ -60,3 +60,13 @@ def run_train(tmp_path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def docs_copy(tmp_path_factory) -> Path:
+    """One copy of the repository in which the documents' commands run, one after another, as
+    a reader types them (tests/test_doc_commands.py): the README's first command there is the
+    default sweep, which tests/test_readme.py's blocks then read instead of running it again."""
+    from tests.test_doc_commands import repository_copy
+
+    return repository_copy(tmp_path_factory.mktemp("docs") / "copy")

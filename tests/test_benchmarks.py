@@ -9,6 +9,7 @@ targets are there.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -44,6 +45,22 @@ EXPECTED = {
         f"{task} search: {figure}"
         for task in ("regression", "vq-autoencoder")
         for figure in ("best value / grid's best", "training epochs", "round overhead")
+    ],
+    "bench_packing": [
+        "loop over",
+        "sweep efficiency, unpacked",
+        "sweep efficiency, pack",
+        "dry run",
+        # through the local SLURM, where there is one (CI starts it: tests/ci_guard.py)
+        *(
+            [
+                f"SLURM {figure}, {way}"
+                for figure in ("sbatch submissions", "wall s per run")
+                for way in ("unpacked", "packed")
+            ]
+            if shutil.which("sbatch")
+            else []
+        ),
     ],
     "bench_references": [
         "default sweep, data to report",

@@ -299,27 +299,22 @@ def missing_files(command: str, stdout: str, workdir: Path) -> list[str]:
     return missing
 
 
-@pytest.fixture(scope="module")
-def shared_copy(tmp_path_factory) -> Path:
-    return repository_copy(tmp_path_factory.mktemp("docs") / "copy")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "doc", [c for c in CHAIN if c.command not in {**NOT_RUN, **PLANNED_ONLY}], ids=str
 )
-def test_command_runs_as_written(doc, shared_copy):
-    done = run(shared_copy, doc.command)
+def test_command_runs_as_written(doc, docs_copy):
+    done = run(docs_copy, doc.command)
     assert done.returncode == 0, (
         f"{doc.command}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     )
-    assert missing_files(doc.command, done.stdout, shared_copy) == []
+    assert missing_files(doc.command, done.stdout, docs_copy) == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("doc", [c for c in CHAIN if c.command in PLANNED_ONLY], ids=str)
-def test_sweep_command_plans_as_written(doc, shared_copy):
-    done = run(shared_copy, f"{doc.command} --dry-run")
+def test_sweep_command_plans_as_written(doc, docs_copy):
+    done = run(docs_copy, f"{doc.command} --dry-run")
     printed = f"{doc.command}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     assert done.returncode == 0, printed
     assert re.search(r"^train\s+\d+$", done.stdout + done.stderr, re.MULTILINE), printed

@@ -17,42 +17,28 @@ import torch
 
 from tests.workflow_helpers import (
     CONFIGFILE,
+    STALENESS_SWEEP,
     TINY_SWEEP,
+    Edited,
+    add_wide_model,
     copy_workflow,
     planned_jobs,
     snakemake,
     start_snakemake,
     sweep_status,
+    wide_dropout_changed,
     write_sweep,
 )
 from thesis_ml.pipeline.sweep import expand_sweep
 
 pytestmark = pytest.mark.slow
 
-# The tiny sweep, with a second model option so that a config-file edit touches half the runs,
-# and two figures per run, so that the HTML report must tell a run's figures apart.
-STALENESS_SWEEP = {
-    **TINY_SWEEP,
-    "overrides": [*TINY_SWEEP["overrides"], "logging.families.metrics=true"],
-    "grid": {**TINY_SWEEP["grid"], "model": ["mlp", "wide"]},
-}
-
-
-def _add_wide_model(workdir: Path) -> Path:
-    model_dir = workdir / "src" / "thesis_ml" / "configs" / "model"
-    wide = model_dir / "wide.yaml"
-    text = (
-        (model_dir / "mlp.yaml").read_text().replace("hidden_sizes: [64, 64]", "hidden_sizes: [32]")
-    )
-    wide.write_text(text)
-    return wide
-
 
 @pytest.fixture(scope="module")
 def completed(tmp_path_factory) -> Path:
     """A workflow copy whose staleness sweep has run to its report."""
     workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    _add_wide_model(workdir)
+    add_wide_model(workdir)
     write_sweep(workdir, STALENESS_SWEEP)
     snakemake(workdir, "--cores", "2", *CONFIGFILE)
     return workdir
@@ -92,35 +78,14 @@ def test_changing_one_grid_value_reruns_only_its_runs(completed):
 
 
 def test_changing_a_package_default_reruns_only_runs_whose_config_changed(completed):
-    wide = completed / "src" / "thesis_ml" / "configs" / "model" / "wide.yaml"
-    original = wide.read_text()
-    try:
-        wide.write_text(original.replace("dropout: 0.0", "dropout: 0.1"))
+    with wide_dropout_changed(completed):
         assert planned_jobs(completed, *CONFIGFILE) == {
             "train": 4,
             "render_run": 4,
             "build_report": 1,
             "all": 1,
         }
-    finally:
-        wide.write_text(original)
     assert planned_jobs(completed, *CONFIGFILE) == {}
-
-
-class _Edited:
-    """Context: ``path`` gets a comment appended (a real edit: Snakemake compares checksums of
-    small inputs, so a mere touch reruns nothing), then its content and mtime are restored."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self):
-        self.text, self.stat = self.path.read_text(), self.path.stat()
-        self.path.write_text(self.text + "\n# edited\n")
-
-    def __exit__(self, *exc):
-        self.path.write_text(self.text)
-        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
 
 
 # Per edited file: jobs per rule that become stale. source_checksums is the one job per step
@@ -146,7 +111,7 @@ class _Edited:
     ],
 )
 def test_editing_library_code_reruns_exactly_the_dependent_steps(completed, edited, expected):
-    with _Edited(completed / "src" / "thesis_ml" / edited):
+    with Edited(completed / "src" / "thesis_ml" / edited):
         assert planned_jobs(completed, *CONFIGFILE) == {**expected, "all": 1}
 
 
@@ -158,7 +123,7 @@ def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, compl
     """SIGKILL Snakemake and its jobs (a lost node): after --unlock, --rerun-incomplete redoes
     the half-written run. (tests/test_faults.py kills the train job alone.)"""
     workdir = copy_workflow(tmp_path / "killed")
-    _add_wide_model(workdir)
+    add_wide_model(workdir)
     write_sweep(workdir, STALENESS_SWEEP)
     process = start_snakemake(workdir, "--cores", "1", *CONFIGFILE, output=subprocess.DEVNULL)
     scalars = list((workdir / "results" / "tiny" / "runs").glob("*/facts/scalars.csv"))

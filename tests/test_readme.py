@@ -26,11 +26,6 @@ def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
 
 
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory) -> Path:
-    return _copy_repository(tmp_path_factory.mktemp("clone"))
-
-
 def _copy_repository(destination: Path) -> Path:
     """The tracked files of the repository, with this environment as its .venv."""
     files = subprocess.run(
@@ -53,20 +48,23 @@ def _run(clone: Path, command: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_readme_python_blocks_and_inline_commands_run(clone):
-    if not (clone / "results" / "default" / "report" / "summary.csv").is_file():
-        assert _run(clone, "bash scripts/sweep.sh").returncode == 0
+def test_readme_python_blocks_and_inline_commands_run(docs_copy):
+    """In the copy where the README's commands ran (its default sweep among them)."""
+    from tests.test_doc_commands import run
+
+    if not (docs_copy / "results" / "default" / "report" / "summary.csv").is_file():
+        assert run(docs_copy, "bash scripts/sweep.sh").returncode == 0
     for block in _blocks("python"):
-        result = _run(clone, f"python - <<'PY'\n{block}PY")
+        result = run(docs_copy, f"python - <<'PY'\n{block}PY")
         assert result.returncode == 0, f"{block}\n{result.stderr[-3000:]}"
     for command in (
         "snakemake --report report.zip",
         "python -m thesis_ml.pipeline status results/default",
         "python -m thesis_ml.train --help",
     ):
-        result = _run(clone, command)
+        result = run(docs_copy, command)
         assert result.returncode == 0, f"{command}\n{result.stderr[-3000:]}"
-    assert (clone / "report.zip").is_file()
+    assert (docs_copy / "report.zip").is_file()
 
 
 @pytest.mark.slurm

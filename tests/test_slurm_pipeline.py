@@ -53,3 +53,26 @@ def test_sweep_on_slurm_matches_the_local_sweep(tmp_path):
     for name, row in slurm_rows.items():
         for column in DETERMINISTIC:
             assert row[column] == local_rows[name][column], (name, column)
+
+
+def test_packed_sweep_on_slurm_submits_one_job_per_pack(tmp_path):
+    """pack: 2 over the tiny sweep's 4 runs: 2 sbatch submissions (the packs), no train job
+    of its own per run, and the runs' results those of the local unpacked sweep."""
+    require_slurm()
+    packed = {**TINY_SWEEP, "pack": 2}
+    on_slurm = copy_workflow(tmp_path / "slurm")
+    write_sweep(on_slurm, packed)
+    result = run_slurm_snakemake(on_slurm, *CONFIGFILE, "--retries", "0", timeout=900)
+    assert result.returncode == 0, result.log[-5000:]
+    pack_jobs = result.jobs_of("train_pack")
+    assert len(result.jobs) == len(pack_jobs) == 2, result.jobs
+    assert all(job.state == "COMPLETED" for job in pack_jobs), pack_jobs
+
+    local = copy_workflow(tmp_path / "local")
+    write_sweep(local, TINY_SWEEP)
+    snakemake(local, "--cores", "2", *CONFIGFILE)
+    slurm_rows, local_rows = _summary(on_slurm), _summary(local)
+    assert slurm_rows.keys() == local_rows.keys()
+    for name, row in slurm_rows.items():
+        for column in DETERMINISTIC:
+            assert row[column] == local_rows[name][column], (name, column)

@@ -1,8 +1,9 @@
 """An edit of any library module makes exactly the steps that import it stale.
 
-After a complete one-run sweep, every .py file of the workflow copy's library in turn gets a
-line appended; a dry run must then plan the checksum jobs of the steps whose entry modules'
-import closure holds that file, and the rules downstream of them: nothing more, nothing less.
+After a complete one-run sweep, Snakemake's record of each step's checksum job must list as
+inputs exactly the .py files of the import closure of the step's entry modules; then, for each
+distinct set of importing steps, one of its files gets a line appended, and a dry run must plan
+the checksum jobs of those steps and the rules downstream of them: nothing more, nothing less.
 """
 
 from __future__ import annotations
@@ -59,18 +60,47 @@ def _expected(steps: list[str]) -> dict[str, int]:
     return {"source_checksums": len(steps), **dict.fromkeys(rules, 1), "all": 1}
 
 
-def test_editing_any_library_module_makes_exactly_its_importing_steps_stale(completed):
+def _closures(package: Path) -> dict[str, set[Path]]:
+    graph = import_graph(package)
+    return {step: set(graph.closure_files(entries)) for step, entries in STEP_ENTRIES.items()}
+
+
+def test_each_steps_checksum_job_reads_exactly_the_import_closure_of_its_entries(completed):
+    """Snakemake's own record of each checksum job's inputs (--detailed-summary) is the import
+    closure of the step's entry modules, found here from the sources: every library module is
+    an input of exactly the steps that import it."""
     package = completed / "src" / "thesis_ml"
     graph = import_graph(package)
-    closures = {step: set(graph.closure_files(entries)) for step, entries in STEP_ENTRIES.items()}
+    assert set(graph.files.values()) == set(package.rglob("*.py"))
     # the hole this closes: train runs through the dispatcher (and what it imports)
+    closures = _closures(package)
     dispatcher = set(graph.closure_files(["thesis_ml.pipeline.__main__"]))
     assert dispatcher <= closures["train"] & closures["data"] & closures["report"]
-    modules = sorted(package.rglob("*.py"))
-    assert set(graph.files.values()) == set(modules)
+    summary = snakemake(completed, "--detailed-summary", "--cores", "1", *CONFIGFILE).stdout
+    inputs = {}
+    for line in summary.splitlines():
+        fields = line.split("\t")
+        if fields[0].startswith("results/.sources/") and fields[0].endswith(".sha256"):
+            step = Path(fields[0]).stem
+            inputs[step] = {completed / name for name in fields[4].split(",")}
+    assert inputs.keys() == closures.keys()
+    for step, files in closures.items():
+        assert inputs[step] == files, (step, sorted(map(str, inputs[step] ^ files)))
+
+
+def test_editing_a_library_module_makes_exactly_its_importing_steps_stale(completed):
+    """One real edit per set of importing steps (every module of a set is an input of the same
+    checksum jobs, as the test above shows): a dry run plans those steps' checksum jobs and the
+    rules downstream of them, nothing more, nothing less."""
+    package = completed / "src" / "thesis_ml"
+    closures = _closures(package)
+    by_steps: dict[tuple[str, ...], Path] = {}
+    for path in sorted(package.rglob("*.py")):
+        steps = tuple(step for step, files in closures.items() if path in files)
+        by_steps.setdefault(steps, path)
+    assert () in by_steps and len(by_steps) >= 5, by_steps  # some module no step imports
     mismatches = []
-    for path in modules:
-        steps = [step for step, files in closures.items() if path in files]
+    for steps, path in by_steps.items():
         text, stat = path.read_text(encoding="utf-8"), path.stat()
         try:
             path.write_text(text + "\n# touched\n", encoding="utf-8")
@@ -78,7 +108,7 @@ def test_editing_any_library_module_makes_exactly_its_importing_steps_stale(comp
         finally:
             path.write_text(text, encoding="utf-8")
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-        if planned != _expected(steps):
+        if planned != _expected(list(steps)):
             rel = path.relative_to(package)
             mismatches.append(f"{rel} (steps {steps}): planned {planned}")
     assert not mismatches, "\n".join(mismatches)

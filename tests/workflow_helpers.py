@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -26,6 +27,38 @@ TINY_SWEEP = {
     "grid": {"model.activation": ["relu", "tanh"]},
     "seeds": [0, 1],
 }
+
+# The tiny sweep, with a second model option so that a config-file edit touches half the runs,
+# and two figures per run, so that the HTML report must tell a run's figures apart.
+STALENESS_SWEEP = {
+    **TINY_SWEEP,
+    "overrides": [*TINY_SWEEP["overrides"], "logging.families.metrics=true"],
+    "grid": {**TINY_SWEEP["grid"], "model": ["mlp", "wide"]},
+}
+
+
+def add_wide_model(workdir: Path) -> Path:
+    """The model option ``wide`` (one hidden layer of 32) beside mlp, in a workflow copy."""
+    model_dir = workdir / "src" / "thesis_ml" / "configs" / "model"
+    wide = model_dir / "wide.yaml"
+    text = (
+        (model_dir / "mlp.yaml").read_text().replace("hidden_sizes: [64, 64]", "hidden_sizes: [32]")
+    )
+    wide.write_text(text)
+    return wide
+
+
+@contextlib.contextmanager
+def wide_dropout_changed(workdir: Path):
+    """The wide model option's package default dropout changed (it touches exactly the runs
+    of model=wide), then put back."""
+    wide = workdir / "src" / "thesis_ml" / "configs" / "model" / "wide.yaml"
+    original = wide.read_text()
+    try:
+        wide.write_text(original.replace("dropout: 0.0", "dropout: 0.1"))
+        yield
+    finally:
+        wide.write_text(original)
 
 
 def copy_workflow(destination: Path) -> Path:
@@ -116,3 +149,19 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
         if match and match.group(1) != "total":
             counts[match.group(1)] = int(match.group(2))
     return counts
+
+
+class Edited:
+    """Context: ``path`` gets a comment appended (a real edit: Snakemake compares checksums of
+    small inputs, so a mere touch reruns nothing), then its content and mtime are restored."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self):
+        self.text, self.stat = self.path.read_text(), self.path.stat()
+        self.path.write_text(self.text + "\n# edited\n")
+
+    def __exit__(self, *exc):
+        self.path.write_text(self.text)
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))

@@ -6,6 +6,8 @@ Layout (README "Run directory", docs/facts.md)::
     <run_dir>/model.pt         the final weights (a state dict of tensors)
     <run_dir>/model_selected.pt the selected weights: the epoch with the lowest validation loss
     <run_dir>/checkpoint.pt    while a run trains: what a killed run resumes from
+    <run_dir>/inputs.sha256    a pipeline run's: the digest of its job's inputs (packs keep a
+                               finished run whose inputs are unchanged)
     <run_dir>/loss.png         a copy of the losses figure of the last epoch
     <run_dir>/facts/           events.jsonl, scalars.csv, recon_examples.json (thesis_ml.facts)
     <run_dir>/figures/         every figure (logging.figures_subdir)
@@ -26,12 +28,13 @@ import yaml
 
 from thesis_ml.config import ConfigError, to_struct_config, validate
 from thesis_ml.errors import UserError
-from thesis_ml.facts import FACTS_SUBDIR, FactsError
+from thesis_ml.facts import FACTS_SUBDIR, SCALARS_FILE, FactsError
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
 CONFIG_FILE = "cfg.yaml"
 MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
+INPUTS_FILE = "inputs.sha256"
 LOSS_FIGURE_STEM = "loss"  # <run_dir>/loss.<fig_format>, the README's promise
 SELECTED_MODEL_FILE = "model_selected.pt"
 # Which weights load_model reads: the last epoch's, or the epoch chosen on validation.
@@ -118,12 +121,29 @@ def finished_run(run_dir: Path) -> bool:
 
 def clear_run(run_dir: Path, figures_subdir: str) -> None:
     """Remove the files a run writes (only those: a run_dir may hold other things)."""
-    for name in (CONFIG_FILE, CHECKPOINT_FILE, *WEIGHT_FILES.values()):
+    for name in (CONFIG_FILE, CHECKPOINT_FILE, INPUTS_FILE, *WEIGHT_FILES.values()):
         (run_dir / name).unlink(missing_ok=True)
     for figure in run_dir.glob(f"{LOSS_FIGURE_STEM}.*"):
         figure.unlink()
     for subdir in {FACTS_SUBDIR, figures_subdir} - {""}:
         shutil.rmtree(run_dir / subdir, ignore_errors=True)
+
+
+def write_inputs_digest(run_dir: Path | str, digest: str) -> None:
+    """Record the digest of what the run's pipeline job was given, once the run has ended."""
+    atomic_write_text(Path(run_dir) / INPUTS_FILE, digest + "\n")
+
+
+def inputs_digest(run_dir: Path | str) -> str | None:
+    """The digest :func:`write_inputs_digest` recorded, if the run's outputs are all there."""
+    run_dir = Path(run_dir)
+    outputs = (CONFIG_FILE, *WEIGHT_FILES.values(), f"{FACTS_SUBDIR}/{SCALARS_FILE}")
+    if not all((run_dir / name).is_file() for name in outputs):
+        return None
+    try:
+        return (run_dir / INPUTS_FILE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
 
 
 def write_config(run_dir: Path | str, plain: Mapping) -> None:

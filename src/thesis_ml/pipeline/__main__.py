@@ -3,7 +3,8 @@
     python -m thesis_ml.pipeline generate-data --config-json JSON --out results/data/ID.pt
     python -m thesis_ml.pipeline quantizer-reference --data results/data/ID.pt --levels L --out F
     python -m thesis_ml.pipeline train --config-json JSON --data results/data/ID.pt --run-dir DIR
-                                       [--resume-from PAUSED_RUN_DIR]
+                                       [--resume-from PAUSED_RUN_DIR] [--sources SHA256_FILE]
+    python -m thesis_ml.pipeline train-pack --members FILE --sources SHA256_FILE --out FILE
     python -m thesis_ml.pipeline report --out results/SWEEP/report [--overrides-json J] RUN_DIR...
     python -m thesis_ml.pipeline status results/SWEEP
 
@@ -26,6 +27,7 @@ STEP_MODULES = {
     "generate-data": "thesis_ml.pipeline.generate_data",
     "quantizer-reference": "thesis_ml.pipeline.reference_step",
     "train": "thesis_ml.pipeline.train_step",
+    "train-pack": "thesis_ml.pipeline.train_step",
     "report": "thesis_ml.pipeline.report_step",
     "status": "thesis_ml.pipeline.status",
 }
@@ -58,12 +60,22 @@ def _parser() -> argparse.ArgumentParser:
         help="quantizer-reference files of the run's code (else the run computes its own)",
     )
     train.add_argument(
-        "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"
-    )
-    train.add_argument(
         "--resume-from",
         help="a paused run (trainer.stop_after_epochs) whose checkpoint this run continues",
     )
+
+    pack = steps.add_parser("train-pack", help="train a pack's runs in one process (pack: N)")
+    pack.add_argument("--members", required=True, help="the pack's members file (JSON)")
+    pack.add_argument("--out", required=True, help="JSON file to write: member -> inputs digest")
+    for step in (train, pack):
+        step.add_argument(
+            "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"
+        )
+        step.add_argument(
+            "--sources",
+            required=step is pack,
+            help="the training code's checksum file (results/.sources/train.sha256)",
+        )
 
     report = steps.add_parser("report", help="build a sweep's cross-run report")
     report.add_argument("--out", required=True, help="report directory")

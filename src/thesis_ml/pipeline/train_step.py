@@ -1,25 +1,132 @@
 """``python -m thesis_ml.pipeline train``: train one run of a sweep (rule train) on the dataset
-generate-data saved, drawing no figures (rule render_run draws them from the facts)."""
+generate-data saved, drawing no figures (rule render_run draws them from the facts).
+
+``python -m thesis_ml.pipeline train-pack``: train a pack's runs one after another in this one
+process (rule train_pack, ``pack: N``), each into its own run directory exactly as ``train``
+would, each run's output in its own log. A member whose directory holds its finished run from
+the same inputs is kept: a pack that reruns because one member changed retrains that member.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from thesis_ml.config import to_struct_config, validate
 from thesis_ml.data.dataset import load_dataset
+from thesis_ml.pipeline.packs import read_members
 from thesis_ml.pipeline.reference_step import attach
+from thesis_ml.run_directory import clear_run, finished_run, inputs_digest, write_inputs_digest
 from thesis_ml.train import run_loop
 from thesis_ml.train.checkpoint import config_digest, seed_checkpoint
+from thesis_ml.utils.io import atomic_write_text, file_digest, json_digest
 
 
 def run(args: argparse.Namespace) -> None:
-    config = validate(json.loads(args.config_json))
-    config["run_dir"] = args.run_dir
+    if args.step == "train-pack":
+        train_pack(args.members, args.sources, args.threads, args.out)
+        return
+    config = resolved_config(json.loads(args.config_json), args.run_dir, args.threads)
+    train_run(config, args.data, args.quantizer_references, args.sources, args.resume_from)
+
+
+def resolved_config(run_config: Mapping, run_dir: Path | str, threads: int) -> dict:
+    """The run's config as it trains: validated, in ``run_dir``, on ``threads`` threads unless
+    the config says how many."""
+    config = validate(run_config)
+    config["run_dir"] = str(run_dir)
     if config["trainer"]["num_threads"] is None:
-        config["trainer"]["num_threads"] = args.threads
-    if args.resume_from:
-        seed_checkpoint(args.resume_from, args.run_dir, config_digest(config))
-    dataset = load_dataset(args.data)
-    attach(dataset, args.quantizer_references)
+        config["trainer"]["num_threads"] = threads
+    return config
+
+
+def train_run(
+    config: dict,
+    data: Path | str,
+    quantizer_references: Sequence[str],
+    sources: Path | str | None = None,
+    resume_from: Path | str | None = None,
+) -> str:
+    """Train one run (a :func:`resolved_config`); returns, and records in its run directory, the
+    digest of its inputs."""
+    digest = job_inputs(config, data, quantizer_references, sources, resume_from)
+    if resume_from:
+        seed_checkpoint(resume_from, config["run_dir"], config_digest(config))
+    dataset = load_dataset(data)
+    attach(dataset, quantizer_references)
     run_loop(to_struct_config(config), dataset=dataset, live_plots=False)
+    write_inputs_digest(config["run_dir"], digest)
+    return digest
+
+
+def job_inputs(
+    config: Mapping,
+    data: Path | str,
+    quantizer_references: Sequence[str],
+    sources: Path | str | None,
+    resume_from: Path | str | None,
+) -> str:
+    """What a train job's result depends on, as Snakemake sees it: the resolved config (its
+    thread count included), the dataset (its id is its path), the references' content, the
+    training code (the sources checksum) and the paused run it continues."""
+    return json_digest(
+        {
+            "config": dict(config),
+            "data": str(data),
+            "quantizer_references": [file_digest(path) for path in quantizer_references],
+            "sources": Path(sources).read_text(encoding="utf-8") if sources else None,
+            "resume_from": str(resume_from) if resume_from else None,
+        }
+    )
+
+
+def train_pack(members_file: Path | str, sources: Path | str, threads: int, out: Path) -> None:
+    """Train each member that is not already current, then write ``out`` (member -> digest of
+    its inputs), which the pack's render job and the report wait on. A member that fails does
+    not stop the others: the job fails at the end, and its retry trains only what is left."""
+    members = read_members(members_file)
+    trained, failed = {}, []
+    for index, member in enumerate(members, start=1):
+        config = resolved_config(member["config"], member["run_dir"], threads)
+        inputs = (member["data"], member["quantizer_references"], sources)
+        digest = job_inputs(config, *inputs, None)
+        run_dir = Path(config["run_dir"])
+        where = f"[{index}/{len(members)}] {member['run']}"
+        if finished_run(run_dir) and inputs_digest(run_dir) == digest:
+            print(f"{where}: current (its inputs are unchanged), kept", flush=True)
+            trained[member["run"]] = digest
+            continue
+        if finished_run(run_dir):  # of other inputs: replaced, as Snakemake replaces outputs
+            clear_run(run_dir, config["logging"]["figures_subdir"])
+        print(f"{where}: training (log: {member['log']})", flush=True)
+        try:
+            with _output_to(member["log"]):
+                trained[member["run"]] = train_run(config, *inputs)
+        except Exception as error:
+            print(f"{where}: failed ({type(error).__name__}; see {member['log']})", flush=True)
+            failed.append(error)
+    if failed:
+        print(f"{len(failed)} of {len(members)} runs of the pack failed", file=sys.stderr)
+        raise failed[0]
+    atomic_write_text(out, json.dumps(trained, indent=1) + "\n")
+
+
+@contextlib.contextmanager
+def _output_to(log: Path | str):
+    """This block's prints (the run's progress, warnings, an error's message) go to ``log``, as
+    an unpacked train job's do; an exception still reaches the pack's own log after it."""
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with (
+        open(log, "w", encoding="utf-8") as handle,
+        contextlib.redirect_stdout(handle),
+        contextlib.redirect_stderr(handle),
+    ):
+        try:
+            yield
+        except BaseException as error:
+            print(f"stopped by {type(error).__name__}: {error}", file=sys.stderr)
+            raise

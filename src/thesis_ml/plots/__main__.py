@@ -1,4 +1,5 @@
-"""``python -m thesis_ml.plots RUN_DIR [overrides...] [--json PATH]``: re-render a run's figures.
+"""``python -m thesis_ml.plots RUN_DIR [overrides...] [--json PATH] [--more-runs RUN_DIR...]``:
+re-render a run's figures (and those of more runs, in the same process: a pack's render job).
 
 Reads only ``RUN_DIR/cfg.yaml`` and ``RUN_DIR/facts/`` (no model, data or training), so a
 change of plotting code or policy never retrains. Overrides may change only the ``logging``
@@ -29,19 +30,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(args: argparse.Namespace) -> None:
-    cfg = render_config(args.run_dir, args.overrides)
+    if args.json and args.more_runs:
+        raise ConfigError("--json writes one run's report: leave out --more-runs")
+    for run_dir in [args.run_dir, *args.more_runs]:
+        render_one(run_dir, args.overrides, args.json)
+
+
+def render_one(run_dir: Path, overrides: list[str], json_path: Path | None) -> None:
+    cfg = render_config(run_dir, overrides)
     setup_logging(cfg.logging.quiet)
     if not cfg.logging.make_plots:
         print("logging.make_plots is false: nothing drawn (override logging.make_plots=true)")
         return
     logging_cfg = OmegaConf.to_container(cfg.logging)
-    report = render_run(args.run_dir, logging_cfg, block_screen=True)
+    report = render_run(run_dir, logging_cfg, block_screen=True)
     log_skips(report)
-    if args.json:
-        atomic_write_text(args.json, report.to_json())
+    if json_path:
+        atomic_write_text(json_path, report.to_json())
     print(
         f"{len(report.files())} figure files of epoch {report.epoch} in {report.total_s:.2f} s "
-        f"under {args.run_dir}"
+        f"under {run_dir}"
     )
 
 
@@ -88,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="e.g. logging=plots_full")
     parser.add_argument(
         "--json", type=Path, metavar="PATH", help="write the report (files, per-figure seconds)"
+    )
+    parser.add_argument(
+        "--more-runs",
+        nargs="+",
+        default=[],
+        type=Path,
+        metavar="RUN_DIR",
+        help="render these run directories too, with the same overrides, in this process",
     )
     return parser
 

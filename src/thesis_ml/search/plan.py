@@ -9,8 +9,6 @@ directory of its own, so every rung is an ordinary, complete run directory of th
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from thesis_ml.search.halving import rung_epochs
 from thesis_ml.search.rounds import Trial, read_promoted, read_round, read_rounds
 from thesis_ml.search.run_config import STOP_KEY, check_run_config
 from thesis_ml.search.section import SearchConfig, parse_search
+from thesis_ml.utils.io import json_digest
 
 
 @dataclass(frozen=True)
@@ -102,5 +101,4 @@ def plan_search(
 def study_id(search: SearchConfig, overrides: Sequence[str]) -> str:
     """Names the study: the search section less n_trials (raising it continues the study) and
     the sweep's overrides (which change every trial's run)."""
-    text = json.dumps([search.digest, list(overrides)], separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return json_digest([search.digest, list(overrides)])[:12]

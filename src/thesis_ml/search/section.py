@@ -13,9 +13,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -25,6 +23,7 @@ from optuna.distributions import CategoricalDistribution
 
 from thesis_ml.search import SearchError
 from thesis_ml.search.space import Parameter, parse_space
+from thesis_ml.utils.io import json_digest
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 DIRECTIONS = ("minimize", "maximize")
@@ -80,8 +79,7 @@ class SearchConfig:
     def digest(self) -> str:
         """Names the study: every key but n_trials, so that raising n_trials continues it."""
         identity = {key: value for key, value in self.section.items() if key != "n_trials"}
-        text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return json_digest(identity)[:12]
 
     @property
     def distributions(self) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -54,6 +55,13 @@ def current_umask() -> int:
 def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None:
     with atomic_write(path, durable=durable) as handle:
         handle.write(text)
+
+
+def json_digest(value: object) -> str:
+    """SHA-256 of ``value`` as canonical JSON (sorted keys, no spaces): equal values, equal
+    digests, whatever order their mappings were built in."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def file_digest(path: Path | str) -> str:
