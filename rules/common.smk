@@ -200,6 +200,11 @@ def pack_configs(wildcards):
 
 
 def pack_members(wildcards):
+    return _members_file(wildcards.pack)
+
+
+@functools.cache  # Snakemake evaluates a job's params several times
+def _members_file(pack):
     """The members file of a pack's train job (thesis_ml.pipeline.packs.write_members)."""
     members = [
         {
@@ -210,7 +215,7 @@ def pack_members(wildcards):
             "quantizer_references": run_quantizer_references(config),
             "log": f"{RESULTS}/logs/train/{name}.log",
         }
-        for name, config in zip(PACKS[wildcards.pack].runs, pack_configs(wildcards))
+        for name, config in zip(PACKS[pack].runs, map(run_config, PACKS[pack].runs))
     ]
     return str(write_members(".snakemake/thesis_ml/packs", members))
 

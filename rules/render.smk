@@ -39,7 +39,5 @@ rule render_pack:
     params:
         first=lambda wildcards: run_dir(PACKS[wildcards.pack].runs[0]),
         more=lambda wildcards: [run_dir(name) for name in PACKS[wildcards.pack].runs[1:]],
-        more_flag=lambda wildcards: ["--more-runs"] if len(PACKS[wildcards.pack].runs) > 1 else [],
     shell:
-        "python -m thesis_ml.plots {params.first:q} {params.more_flag:q} {params.more:q}"
-        " > {log:q} 2>&1"
+        "python -m thesis_ml.plots {params.first:q} --more-runs {params.more:q} > {log:q} 2>&1"

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> None:
         train_pack(args.members, args.sources, args.threads, args.out)
         return
     config = resolved_config(json.loads(args.config_json), args.run_dir, args.threads)
-    train_run(config, args.data, args.quantizer_references, args.sources, args.resume_from)
+    inputs = (args.data, args.quantizer_references)
+    digest = job_inputs(config, *inputs, args.sources, args.resume_from)
+    train_run(config, *inputs, digest, args.resume_from)
 
 
 def resolved_config(run_config: Mapping, run_dir: Path | str, threads: int) -> dict:
@@ -48,19 +50,17 @@ def train_run(
     config: dict,
     data: Path | str,
     quantizer_references: Sequence[str],
-    sources: Path | str | None = None,
+    digest: str,
     resume_from: Path | str | None = None,
-) -> str:
-    """Train one run (a :func:`resolved_config`); returns, and records in its run directory, the
-    digest of its inputs."""
-    digest = job_inputs(config, data, quantizer_references, sources, resume_from)
+) -> None:
+    """Train one run (a :func:`resolved_config`), then record ``digest`` (its
+    :func:`job_inputs`) in its run directory."""
     if resume_from:
         seed_checkpoint(resume_from, config["run_dir"], config_digest(config))
     dataset = load_dataset(data)
     attach(dataset, quantizer_references)
     run_loop(to_struct_config(config), dataset=dataset, live_plots=False)
     write_inputs_digest(config["run_dir"], digest)
-    return digest
 
 
 def job_inputs(
@@ -92,20 +92,20 @@ def train_pack(members_file: Path | str, sources: Path | str, threads: int, out:
     trained, failed = {}, []
     for index, member in enumerate(members, start=1):
         config = resolved_config(member["config"], member["run_dir"], threads)
-        inputs = (member["data"], member["quantizer_references"], sources)
-        digest = job_inputs(config, *inputs, None)
+        inputs = (member["data"], member["quantizer_references"])
+        digest = job_inputs(config, *inputs, sources, None)
         run_dir = Path(config["run_dir"])
         where = f"[{index}/{len(members)}] {member['run']}"
+        trained[member["run"]] = digest
         if finished_run(run_dir) and inputs_digest(run_dir) == digest:
             print(f"{where}: current (its inputs are unchanged), kept", flush=True)
-            trained[member["run"]] = digest
             continue
         if finished_run(run_dir):  # of other inputs: replaced, as Snakemake replaces outputs
             clear_run(run_dir, config["logging"]["figures_subdir"])
         print(f"{where}: training (log: {member['log']})", flush=True)
         try:
             with _output_to(member["log"]):
-                trained[member["run"]] = train_run(config, *inputs)
+                train_run(config, *inputs, digest)
         except Exception as error:
             print(f"{where}: failed ({type(error).__name__}; see {member['log']})", flush=True)
             failed.append(error)

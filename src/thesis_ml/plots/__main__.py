@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--more-runs",
-        nargs="+",
+        nargs="*",
         default=[],
         type=Path,
         metavar="RUN_DIR",
