@@ -70,3 +70,16 @@ def docs_copy(tmp_path_factory) -> Path:
     from tests.test_doc_commands import repository_copy
 
     return repository_copy(tmp_path_factory.mktemp("docs") / "copy")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups it schedules by
+def pytest_collection_modifyitems(items):
+    """Under ``pytest -n`` (scripts/test.sh runs one worker per core), tests that share one
+    resource run one after another on one worker: the SLURM tests share the local cluster
+    (their job counts and time limits assume its queue is theirs), and the documents' commands
+    share one repository copy (:func:`docs_copy`)."""
+    for item in items:
+        if item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+        elif "docs_copy" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("docs"))

@@ -23,7 +23,7 @@ from thesis_ml.pipeline.reference_step import attach
 from thesis_ml.run_directory import clear_run, finished_run, inputs_digest, write_inputs_digest
 from thesis_ml.train import run_loop
 from thesis_ml.train.checkpoint import config_digest, seed_checkpoint
-from thesis_ml.utils.io import atomic_write_text, file_digest, json_digest
+from thesis_ml.utils.io import atomic_write_text, file_digest, json_digest, open_log
 
 
 def run(args: argparse.Namespace) -> None:
@@ -119,9 +119,8 @@ def train_pack(members_file: Path | str, sources: Path | str, threads: int, out:
 def _output_to(log: Path | str):
     """This block's prints (the run's progress, warnings, an error's message) go to ``log``, as
     an unpacked train job's do; an exception still reaches the pack's own log after it."""
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
     with (
-        open(log, "w", encoding="utf-8") as handle,
+        open_log(log) as handle,
         contextlib.redirect_stdout(handle),
         contextlib.redirect_stderr(handle),
     ):

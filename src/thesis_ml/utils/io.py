@@ -57,6 +57,13 @@ def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None
         handle.write(text)
 
 
+def open_log(path: Path | str) -> IO[str]:
+    """A log opened for writing as its job goes (line-buffered, read while the job runs, so
+    not atomic: a killed job leaves the lines it printed, which is what a reader needs)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8", buffering=1)
+
+
 def json_digest(value: object) -> str:
     """SHA-256 of ``value`` as canonical JSON (sorted keys, no spaces): equal values, equal
     digests, whatever order their mappings were built in."""
