@@ -306,6 +306,21 @@ def read_packing(data, _out, _quick) -> list[Row]:
     ]
 
 
+def read_stacked(data, _out, _quick) -> list[Row]:
+    rows = []
+    for r in data:
+        solo, stacked = (3600 * r["seeds"] / r[key] for key in ("solo_s", "stacked_s"))
+        rows.append(
+            row(
+                f"stacked seeds / one at a time, runs per hour ({r['device']})",
+                f"{stacked / solo:.2f}x",
+                note=f"{r['seeds']} seeds of the default run: {stacked:,.0f} against "
+                f"{solo:,.0f} runs/h",
+            )
+        )
+    return rows
+
+
 READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     # name: (has --json, reader)
     "bench_train_loop": (True, read_train_loop),
@@ -317,6 +332,7 @@ READERS: dict[str, tuple[bool, Callable[..., list[Row]]]] = {
     "bench_references": (True, read_references),
     "bench_search": (True, read_search),
     "bench_packing": (True, read_packing),
+    "bench_stacked": (True, read_stacked),
     "bench_gpu": (True, read_gpu),
     "slurm_overhead": (False, read_slurm),
 }

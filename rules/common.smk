@@ -13,6 +13,7 @@ from thesis_ml.pipeline.sweep import data_id, expand_sweep
 from thesis_ml.search.plan import plan_search
 from thesis_ml.pipeline.workflow_config import (
     check_runs,
+    check_stacks,
     sweep_errors_exit,
     validate_sweep_config,
 )
@@ -39,12 +40,19 @@ RUN_DIR = f"{RESULTS}/runs/{{run}}"  # every per-run path hangs off this pattern
 if not workflow.remote_exec:  # for `python -m thesis_ml.pipeline status`, even after a Ctrl-C
     write_plan(RESULTS, RUNS)
 SOURCE = Path(workflow.basedir) / "src" / "thesis_ml"
-# `pack: N` (rules/train.smk): the runs' train and render jobs come N runs to a job
-PACKS = (
-    {pack.name: pack for pack in plan_packs(RUNS.values(), config["pack"])}
-    if config["pack"] > 1
-    else {}
-)
+# `pack: N` (rules/train.smk): the runs' train and render jobs come N runs to a job; with
+# `stack_seeds: true`, a job per configuration, its seeds trained as one stacked model
+with sweep_errors_exit(workflow.configfiles, bool(workflow.config_settings.config)):
+    PACKS = (
+        {
+            pack.name: pack
+            for pack in plan_packs(RUNS.values(), config["pack"], config["stack_seeds"])
+        }
+        if config["pack"] > 1 or config["stack_seeds"]
+        else {}
+    )
+    if config["stack_seeds"] and not workflow.remote_exec:
+        check_stacks(config, PACKS.values(), RUNS, RUN_CONFIGS.get)
 PACK_OF = {name: pack.name for pack in PACKS.values() for name in pack.runs}
 PACK_TRAINED = f"{RESULTS}/packs/train/{{pack}}.json"
 PACK_RENDERED = f"{RESULTS}/packs/render/{{pack}}.done"

@@ -64,6 +64,7 @@ rule train_pack:
         ),
     params:
         members=pack_members,
+        stacked=["--stacked"] if config["stack_seeds"] else [],  # README "Many small runs"
     shell:
-        "python -m thesis_ml.pipeline train-pack --members {params.members:q}"
+        "python -m thesis_ml.pipeline train-pack --members {params.members:q} {params.stacked:q}"
         " --sources {input.sources:q} --threads {threads} --out {output:q} > {log:q} 2>&1"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The GPU check, for a machine with a CUDA device (about 2 minutes): the tests marked `gpu`
+# The GPU check, for a machine with a CUDA device (about 4 minutes): the tests marked `gpu`
 # (cuda and bf16 training, auto device, one GPU job at a time in the pipeline), then training
-# throughput on the GPU against the CPU for the default run and batch size 1024.
+# throughput on the GPU against the CPU for the default run and batch size 1024, and runs per
+# hour of seeds trained as one stacked model against one at a time (benchmarks/bench_stacked.py).
 #
 #   bash scripts/gpu_check.sh            # uses .venv/ if present, else the python on PATH
 #
@@ -36,3 +37,5 @@ echo "gpu_check: tests marked gpu"
 timeout 180 python -m pytest -q -p no:cacheprovider -m gpu tests/test_gpu.py
 echo "gpu_check: throughput, cpu vs cuda (training samples/s)"
 timeout 150 python benchmarks/bench_gpu.py --json "${GPU_CHECK_JSON:-/tmp/bench_gpu.json}"
+echo "gpu_check: runs per hour, stacked seeds vs one at a time"
+timeout 240 python benchmarks/bench_stacked.py --json "${GPU_CHECK_STACKED_JSON:-/tmp/bench_stacked.json}"

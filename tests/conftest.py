@@ -76,10 +76,33 @@ def docs_copy(tmp_path_factory) -> Path:
 def pytest_collection_modifyitems(items):
     """Under ``pytest -n`` (scripts/test.sh runs one worker per core), tests that share one
     resource run one after another on one worker: the SLURM tests share the local cluster
-    (their job counts and time limits assume its queue is theirs), and the documents' commands
-    share one repository copy (:func:`docs_copy`)."""
+    (their job counts and time limits assume its queue is theirs), the documents' commands
+    share one repository copy (:func:`docs_copy`), and the tests of a module that share a
+    module-scoped fixture (a sweep trained once) share it on one worker rather than train it
+    once per worker. Every other test goes to whichever worker is free.
+
+    The longest work comes first (the groups, then the slow tests; scripts/test.sh keeps this
+    order, ``--no-loadscope-reorder``), so that the run ends on short tests, not on one worker
+    still busy with a long group."""
+    order = {}
     for item in items:
         if item.get_closest_marker("slurm"):
-            item.add_marker(pytest.mark.xdist_group("slurm"))
+            group, order[item] = "slurm", 0
         elif "docs_copy" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("docs"))
+            group, order[item] = "docs", 1
+        elif _uses_module_fixture(item):
+            group, order[item] = item.module.__name__, 2
+        else:
+            order[item] = 3 if item.get_closest_marker("slow") else 4
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=order.__getitem__)
+
+
+def _uses_module_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    return definitions is not None and any(
+        fixture.scope in ("module", "class")
+        for fixtures in definitions.name2fixturedefs.values()
+        for fixture in fixtures
+    )

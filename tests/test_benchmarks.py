@@ -62,6 +62,7 @@ EXPECTED = {
             else []
         ),
     ],
+    "bench_stacked": ["stacked seeds / one at a time, runs per hour (cpu)"],
     "bench_references": [
         "default sweep, data to report",
         *(

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thesis_ml.config import ConfigError, compose, validate
-from thesis_ml.reports.summary import flatten
+from thesis_ml.utils.dotted import flatten
 
 BASES = ([], ["phase1/trainer=ae", "phase1/tokenizer=vq"])
 KEYS = sorted(

@@ -1,6 +1,7 @@
 """Packed sweeps (pack: N) through the real Snakemake workflow: the same run directories as
 unpacked runs, reruns bounded by the packs of the runs an edit touches, and a killed pack job
-finished without retraining its finished members."""
+finished without retraining its finished members; and stacked seeds (stack_seeds: true), a
+pack per configuration, matching unpacked runs to float tolerance."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.run_helpers import assert_same_run
+from tests.run_helpers import assert_close_run, assert_same_run
 from tests.workflow_helpers import (
     STALENESS_SWEEP,
     Edited,
@@ -35,6 +36,9 @@ pytestmark = pytest.mark.slow
 PACKED = {**STALENESS_SWEEP, "pack": 2}
 UNPACKED = {**STALENESS_SWEEP, "sweep": "unpacked"}
 PACKED_FILE = ("--configfile", "workflow_configs/packed.yaml")
+# The same 8 runs with each configuration's 2 seeds trained as one stacked model: 4 packs.
+STACKED = {**STALENESS_SWEEP, "sweep": "stacked", "stack_seeds": True}
+STACKED_FILE = ("--configfile", "workflow_configs/stacked.yaml")
 
 
 def _runs(sweep: dict) -> list:
@@ -47,13 +51,15 @@ def _run_dir(workdir: Path, name: str, sweep: str = "tiny") -> Path:
 
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory) -> Path:
-    """A workflow copy in which the sweep ran packed (results/tiny) and unpacked
-    (results/unpacked), each to its report."""
+    """A workflow copy in which the sweep ran packed (results/tiny), stacked (results/stacked)
+    and unpacked (results/unpacked), each to its report."""
     workdir = copy_workflow(tmp_path_factory.mktemp("packed"))
     add_wide_model(workdir)
     write_sweep(workdir, PACKED, "packed.yaml")
+    write_sweep(workdir, STACKED, "stacked.yaml")
     write_sweep(workdir, UNPACKED, "unpacked.yaml")
     snakemake(workdir, "--cores", "2", *PACKED_FILE)
+    snakemake(workdir, "--cores", "2", *STACKED_FILE)
     snakemake(workdir, "--cores", "2", "--configfile", "workflow_configs/unpacked.yaml")
     return workdir
 
@@ -171,6 +177,57 @@ KILLED = {
     "seeds": [0],
     "pack": 4,
 }
+
+
+def test_a_stacked_sweep_trains_one_job_per_configuration_matching_the_unpacked_runs(packed):
+    logs = packed / "results" / "stacked" / "logs" / "train"
+    assert len(list(logs.glob("pack-*.log"))) == 4
+    for run in _runs(STACKED):
+        mine, reference = (
+            _run_dir(packed, run.name, "stacked"),
+            _run_dir(packed, run.name, "unpacked"),
+        )
+        assert _files(mine) == _files(reference), run.name
+        assert_close_run(mine, reference)
+        assert "trained as one stacked model" in (logs / f"{run.name}.log").read_text()
+    assert (packed / "results" / "stacked" / "report" / "summary.csv").read_text().count("\n") == 9
+
+
+def test_a_seed_added_to_a_stacked_sweep_trains_only_the_new_seed(packed):
+    """Every configuration's pack gains a member, so its job reruns (the bound), and trains the
+    new seed alone: the stacked runs of the old seeds are kept as they are."""
+    weights = {
+        run.name: _run_dir(packed, run.name, "stacked") / "model.pt" for run in _runs(STACKED)
+    }
+    before = {name: path.stat().st_mtime_ns for name, path in weights.items()}
+    write_sweep(packed, {**STACKED, "seeds": [0, 1, 2]}, "stacked.yaml")
+    assert planned_jobs(packed, *STACKED_FILE)["train_pack"] == 4
+    snakemake(packed, "--cores", "2", *STACKED_FILE)
+    assert {name: path.stat().st_mtime_ns for name, path in weights.items()} == before
+    pack_logs = (packed / "results" / "stacked" / "logs" / "train").glob("pack-*.log")
+    trained = [line for log in pack_logs for line in log.read_text().splitlines()]
+    assert sum(": current" in line for line in trained) == 8
+    assert sum(line.startswith("training 1 seeds as one stack") for line in trained) == 4
+
+
+@pytest.mark.parametrize(
+    ("sweep", "culprit"),
+    [
+        ({**STACKED, "pack": 2}, "pack: 2 and stack_seeds: true"),
+        (
+            {**STACKED, "overrides": [*STACKED["overrides"], "model.dropout=0.1"]},
+            "stack_seeds: run activation-relu__model-mlp__seed-0: model.dropout: 0.1;",
+        ),
+    ],
+)
+def test_a_sweep_that_cannot_stack_its_seeds_stops_before_any_job(tmp_path, sweep, culprit):
+    workdir = copy_workflow(tmp_path)
+    add_wide_model(workdir)
+    write_sweep(workdir, sweep, "bad.yaml")
+    result = snakemake(workdir, "-n", "--configfile", "workflow_configs/bad.yaml", check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert culprit in line
 
 
 def _epochs_written(run_dir: Path) -> int:

@@ -77,6 +77,22 @@ def test_two_searches_from_scratch_give_byte_identical_tables(tmp_path, sampler)
         assert len(points) == 18
 
 
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_a_point_is_not_proposed_twice_while_the_space_has_new_ones(tmp_path, sampler):
+    """Training is deterministic, so a repeated point is a trial that learns nothing: of 18
+    grid points, 12 trials are 12 points; past 18 the search goes on with repeats."""
+
+    def points(table) -> list:
+        keys = ("trainer.lr", "model.hidden_sizes", "model.dropout")
+        return [tuple(str(row[key]) for key in keys) for _, row in table.iterrows()]
+
+    run_search(search_config(sampler, n_trials=12, batch=4, space=GRID_SPACE), tmp_path / "a")
+    assert len(set(points(trial_table(tmp_path / "a")))) == 12
+    run_search(search_config(sampler, n_trials=20, batch=4, space=GRID_SPACE), tmp_path / "b")
+    table = trial_table(tmp_path / "b")
+    assert list(table["number"]) == list(range(20)) and len(set(points(table))) < 20
+
+
 def test_a_search_in_other_processes_gives_the_same_table(tmp_path):
     """Each round's step runs in a process of its own in the workflow: nothing may depend on
     the process (string hashing is seeded per process)."""

@@ -28,8 +28,9 @@ from thesis_ml.facts import (
 )
 from thesis_ml.reports.runs import common_parent
 from thesis_ml.reports.settings import default_summary_settings
-from thesis_ml.reports.summary import differing_keys, flatten, label_keys
+from thesis_ml.reports.summary import label_keys
 from thesis_ml.run_directory import CONFIG_FILE, find_run_dirs, is_run_dir, read_config
+from thesis_ml.utils.dotted import differing_keys, flatten
 
 INTERRUPTED = "interrupted"
 RUNS_SUBDIR = "runs"  # a sweep's runs are results/<sweep>/runs/<run> (rules/common.smk)

@@ -5,6 +5,7 @@
     python -m thesis_ml.pipeline train --config-json JSON --data results/data/ID.pt --run-dir DIR
                                        [--resume-from PAUSED_RUN_DIR] [--sources SHA256_FILE]
     python -m thesis_ml.pipeline train-pack --members FILE --sources SHA256_FILE --out FILE
+        [--stacked]
     python -m thesis_ml.pipeline report --out results/SWEEP/report [--overrides-json J] RUN_DIR...
     python -m thesis_ml.pipeline status results/SWEEP
 
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     pack = steps.add_parser("train-pack", help="train a pack's runs in one process (pack: N)")
     pack.add_argument("--members", required=True, help="the pack's members file (JSON)")
     pack.add_argument("--out", required=True, help="JSON file to write: member -> inputs digest")
+    pack.add_argument(
+        "--stacked",
+        action="store_true",
+        help="the members are one configuration's seeds: train them as one stacked model",
+    )
     for step in (train, pack):
         step.add_argument(
             "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"

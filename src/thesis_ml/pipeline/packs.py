@@ -9,6 +9,9 @@ therefore cut so that the pipeline's usual edits touch as few of them as possibl
   keep their places) changes only the packs that held its runs;
 - a pack is named by its members, so that a pack whose members did not change keeps its job.
 
+With ``stack_seeds: true`` a pack is one configuration's seeds instead, trained as one stacked
+model.
+
 A pack's job trains only its members whose inputs changed (``thesis_ml.pipeline.train_step``):
 the others are kept as they are, so a rerun pack retrains exactly the runs an edit touched.
 """
@@ -32,17 +35,25 @@ class Pack:
     runs: tuple[str, ...]
 
 
-def plan_packs(runs: Iterable[Run], size: int) -> list[Pack]:
-    """The sweep's runs cut into packs of at most ``size``: per seed, in the sweep's order."""
+def plan_packs(runs: Iterable[Run], size: int, stack_seeds: bool = False) -> list[Pack]:
+    """The sweep's runs cut into packs of at most ``size``: per seed, in the sweep's order.
+
+    With ``stack_seeds`` each pack is one configuration with all its seeds instead, trained as
+    one stacked model (``thesis_ml.train.stacked_seeds``); adding a seed then changes every
+    configuration's pack, whose job trains only the new seed (the others are current)."""
     if size < 1:
         raise ValueError(f"pack size {size} < 1")
-    by_seed: dict[object, list[str]] = {}
+    groups: dict[object, list[str]] = {}
     for run in runs:
-        by_seed.setdefault(dict(run.swept).get(SEED_KEY), []).append(run.name)
+        swept = dict(run.swept)
+        seed = swept.pop(SEED_KEY, None)
+        key = tuple(swept.items()) if stack_seeds else seed
+        groups.setdefault(key, []).append(run.name)
     packs = []
-    for names in by_seed.values():
-        for start in range(0, len(names), size):
-            members = tuple(names[start : start + size])
+    for names in groups.values():
+        step = len(names) if stack_seeds else size
+        for start in range(0, len(names), step):
+            members = tuple(names[start : start + step])
             packs.append(Pack(name=f"pack-{json_digest(members)[:12]}", runs=members))
     return packs
 

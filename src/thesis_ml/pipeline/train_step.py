@@ -23,12 +23,13 @@ from thesis_ml.pipeline.reference_step import attach
 from thesis_ml.run_directory import clear_run, finished_run, inputs_digest, write_inputs_digest
 from thesis_ml.train import run_loop
 from thesis_ml.train.checkpoint import config_digest, seed_checkpoint
+from thesis_ml.train.stacked_seeds import train_seeds
 from thesis_ml.utils.io import atomic_write_text, file_digest, json_digest, open_log
 
 
 def run(args: argparse.Namespace) -> None:
     if args.step == "train-pack":
-        train_pack(args.members, args.sources, args.threads, args.out)
+        train_pack(args.members, args.sources, args.threads, args.out, args.stacked)
         return
     config = resolved_config(json.loads(args.config_json), args.run_dir, args.threads)
     inputs = (args.data, args.quantizer_references)
@@ -57,10 +58,16 @@ def train_run(
     :func:`job_inputs`) in its run directory."""
     if resume_from:
         seed_checkpoint(resume_from, config["run_dir"], config_digest(config))
-    dataset = load_dataset(data)
-    attach(dataset, quantizer_references)
+    dataset = dataset_with_references(data, quantizer_references)
     run_loop(to_struct_config(config), dataset=dataset, live_plots=False)
     write_inputs_digest(config["run_dir"], digest)
+
+
+def dataset_with_references(data: Path | str, quantizer_references: Sequence[str]):
+    """The dataset generate-data saved, with the quantizer references fitted to it attached."""
+    dataset = load_dataset(data)
+    attach(dataset, quantizer_references)
+    return dataset
 
 
 def job_inputs(
@@ -84,12 +91,16 @@ def job_inputs(
     )
 
 
-def train_pack(members_file: Path | str, sources: Path | str, threads: int, out: Path) -> None:
+def train_pack(
+    members_file: Path | str, sources: Path | str, threads: int, out: Path, stacked: bool = False
+) -> None:
     """Train each member that is not already current, then write ``out`` (member -> digest of
     its inputs), which the pack's render job and the report wait on. A member that fails does
-    not stop the others: the job fails at the end, and its retry trains only what is left."""
+    not stop the others: the job fails at the end, and its retry trains only what is left.
+    ``stacked``: the members are one configuration's seeds, and those not current train as
+    one stacked model (``stack_seeds: true``), which succeeds or fails as one."""
     members = read_members(members_file)
-    trained, failed = {}, []
+    trained, failed, stack = {}, [], []
     for index, member in enumerate(members, start=1):
         config = resolved_config(member["config"], member["run_dir"], threads)
         inputs = (member["data"], member["quantizer_references"])
@@ -102,6 +113,9 @@ def train_pack(members_file: Path | str, sources: Path | str, threads: int, out:
             continue
         if finished_run(run_dir):  # of other inputs: replaced, as Snakemake replaces outputs
             clear_run(run_dir, config["logging"]["figures_subdir"])
+        if stacked:
+            stack.append((member, config, digest))
+            continue
         print(f"{where}: training (log: {member['log']})", flush=True)
         try:
             with _output_to(member["log"]):
@@ -112,7 +126,27 @@ def train_pack(members_file: Path | str, sources: Path | str, threads: int, out:
     if failed:
         print(f"{len(failed)} of {len(members)} runs of the pack failed", file=sys.stderr)
         raise failed[0]
+    if stack:
+        train_stack(stack)
     atomic_write_text(out, json.dumps(trained, indent=1) + "\n")
+
+
+def train_stack(stack: Sequence[tuple[Mapping, dict, str]]) -> None:
+    """Train the seeds ``stack`` (member, resolved config, inputs digest) as one stacked model,
+    its progress in this job's log (each member's log says so), then record each digest."""
+    names = [member["run"] for member, _, _ in stack]
+    print(f"training {len(stack)} seeds as one stack: {', '.join(names)}", flush=True)
+    for member, _, _ in stack:
+        with open_log(member["log"]) as log:
+            print(
+                f"trained as one stacked model with {', '.join(names)}: see the pack's log",
+                file=log,
+            )
+    first = stack[0][0]  # one configuration: one dataset, one set of references
+    dataset = dataset_with_references(first["data"], first["quantizer_references"])
+    train_seeds([to_struct_config(config) for _, config, _ in stack], dataset, live_plots=False)
+    for _, config, digest in stack:
+        write_inputs_digest(config["run_dir"], digest)
 
 
 @contextlib.contextmanager

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from thesis_ml.config import ConfigError
+from thesis_ml.config import ConfigError, to_struct_config
 from thesis_ml.errors import EXIT_BAD_INPUT, UserError
 from thesis_ml.pipeline.sweep import SweepError
 
@@ -130,3 +130,22 @@ def check_runs(runs: Iterable, compose) -> None:
         more = len(problems) - len(shown)
         tail = f"\n  ... and {more} more runs" if more else ""
         raise SweepError("invalid sweep:\n  " + "\n  ".join(shown) + tail)
+
+
+def check_stacks(config: Mapping, packs: Iterable, runs: Mapping, compose) -> None:
+    """With ``stack_seeds: true``, every pack's runs (one configuration, its seeds) must train
+    as one stack; raise SweepError naming the key that keeps them from it."""
+    from thesis_ml.train.stacked_seeds import refuse_unstackable  # torch: only when stacking
+
+    if config["pack"] > 1:
+        raise SweepError(
+            f"pack: {config['pack']} and stack_seeds: true; a stack is one job per "
+            "configuration already: drop one of the two"
+        )
+    for pack in packs:
+        try:
+            refuse_unstackable(
+                [to_struct_config(compose(runs[name].overrides)) for name in pack.runs]
+            )
+        except ConfigError as error:
+            raise SweepError(f"stack_seeds: run {pack.runs[0]}: {error}") from None

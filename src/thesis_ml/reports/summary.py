@@ -14,6 +14,7 @@ from typing import Any
 
 from thesis_ml.facts import YARDSTICKS
 from thesis_ml.reports.runs import RunFacts, RunSet
+from thesis_ml.utils.dotted import differing_keys, flatten, hashable, is_under
 
 # Columns of the summary, in order; the differing config keys go after GROUP_COLUMNS. The
 # headline is best_test_loss: the weights selected on validation, measured on test.
@@ -57,39 +58,6 @@ RESULT_COLUMNS = (
 )
 
 
-def flatten(config: Mapping, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists become tuples so values compare and hash."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = tuple(value) if isinstance(value, list) else value
-    return flat
-
-
-def differing_keys(configs: Sequence[Mapping], ignore: Iterable[str]) -> list[str]:
-    """Flattened keys whose value is not the same in every config (absent counts as a value)."""
-    ignore = tuple(ignore)
-    keys: dict[str, None] = {}
-    for config in configs:
-        keys.update(dict.fromkeys(config))
-    return [
-        key
-        for key in keys
-        if not _ignored(key, ignore) and len({_hashable(c.get(key)) for c in configs}) > 1
-    ]
-
-
-def _ignored(key: str, ignore: tuple[str, ...]) -> bool:
-    return any(key == prefix or key.startswith(f"{prefix}.") for prefix in ignore)
-
-
-def _hashable(value: Any) -> Any:
-    return repr(value) if isinstance(value, dict) else value
-
-
 def label_keys(configs: Sequence[Mapping], keys: Sequence[str]) -> list[str]:
     """The keys that name a configuration: those taking two or more values among the runs that
     set them (a VQ-only key that every VQ run shares is noise in a label), unless dropping the
@@ -97,11 +65,11 @@ def label_keys(configs: Sequence[Mapping], keys: Sequence[str]) -> list[str]:
     concise = [
         key
         for key in keys
-        if len({_hashable(c[key]) for c in configs if c.get(key) is not None}) > 1
+        if len({hashable(c[key]) for c in configs if c.get(key) is not None}) > 1
     ]
 
     def distinct(chosen: Sequence[str]) -> int:
-        return len({tuple(_hashable(c.get(key)) for key in chosen) for c in configs})
+        return len({tuple(hashable(c.get(key)) for key in chosen) for c in configs})
 
     return concise if distinct(concise) == distinct(keys) else list(keys)
 
@@ -132,7 +100,7 @@ def summary_rows(runset: RunSet, ignore_keys: Iterable[str], seed_keys: Iterable
     seed_keys = tuple(seed_keys)
     configs = [flatten(run.config) for run in runset.runs]
     keys = differing_keys(configs, ignore_keys)
-    group_keys = [key for key in keys if not _ignored(key, seed_keys)]
+    group_keys = [key for key in keys if not is_under(key, seed_keys)]
     groups = group_labels(configs, label_keys(configs, group_keys))
     sizes = collections.Counter(groups)
     rows = []

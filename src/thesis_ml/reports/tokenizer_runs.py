@@ -25,7 +25,8 @@ import yaml
 
 from thesis_ml.config import CONFIG_DIR
 from thesis_ml.reports.runs import RunFacts, RunSet
-from thesis_ml.reports.summary import differing_keys, flatten, group_labels
+from thesis_ml.reports.summary import group_labels
+from thesis_ml.utils.dotted import differing_keys, flatten
 
 CONTINUOUS_KIND = "none"  # a float latent: no code, hence no rate and no D(R)
 CODE_SIZE_OPTIONS = frozenset({"codebook_size", "n_tokens", "n_quantizers", "levels", "bits"})

@@ -70,17 +70,36 @@ def propose_round(search: SearchConfig, search_dir: Path | str, round_index: int
         direction=search.objective.direction, sampler=make_sampler(search, round_index)
     )
     scratch.add_trials(history)
-    trials = [_ask(search, scratch, round_index) for _ in range(size)]
+    seen = [_optuna_params(search, trial) for trials in earlier for trial in trials]
+    trials = []
+    for number in range(so_far, so_far + size):
+        trials.append(_ask(search, scratch, round_index, number, seen))
+        seen.append(_optuna_params(search, trials[-1]))
     write_round(search_dir, round_index, trials)
     return trials
 
 
-def _ask(search: SearchConfig, scratch: optuna.Study, round_index: int) -> Trial:
-    asked = scratch.ask(search.distributions)
+# A point proposed before is asked again up to this many times: training is deterministic, so
+# a repeated point would spend a trial to learn nothing. After that the repeat is taken (a
+# small discrete space can run out of new points).
+REASKS = 32
+
+
+def _ask(
+    search: SearchConfig, scratch: optuna.Study, round_index: int, number: int, seen: list[dict]
+) -> Trial:
+    """Trial ``number`` (the journal's numbering, which the scratch study's asks of repeated
+    points do not follow): a point not in ``seen`` where the sampler finds one."""
+    for _ in range(REASKS):
+        asked = scratch.ask(search.distributions)
+        if search.sampler == "grid" or asked.params not in seen:
+            break
+        # told failed: out of the sampler's model (and off the journal); the next ask draws anew
+        scratch.tell(asked, state=optuna.trial.TrialState.FAIL)
     params = {p.key: p.from_optuna(asked.params[p.key]) for p in search.space}
     return Trial(
-        number=asked.number,
-        name=trial_name(asked.number),
+        number=number,
+        name=trial_name(number),
         round=round_index,
         params=params,
         overrides=tuple(p.override(params[p.key]) for p in search.space),

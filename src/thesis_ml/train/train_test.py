@@ -12,7 +12,8 @@ Usable from a notebook with no Hydra side effects::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +24,7 @@ from thesis_ml.data.loaders import TensorLoader
 from thesis_ml.data.references import supervised_yardsticks
 from thesis_ml.models.registry import build_model
 from thesis_ml.train.fit import fit
-from thesis_ml.train.runtime import Autocast, forward_precision, training_session
+from thesis_ml.train.runtime import Autocast, Session, forward_precision, training_session
 
 
 def make_optimizer(model: torch.nn.Module, trainer: Mapping, device: torch.device):
@@ -107,6 +108,56 @@ LOSSES = {
 }
 
 
+@dataclass
+class SupervisedParts:
+    """A supervised run's parts, built in its session as its seed makes them: what
+    :func:`train` steps alone and :mod:`thesis_ml.train.stacked_seeds` steps with other seeds."""
+
+    session: Session
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    loss_fn: Callable
+    autocast: Autocast
+
+    def evaluate(self, split: str) -> dict:
+        task = self.session.meta["task"]
+        return evaluate(self.model, self.session.loaders[split], task, self.autocast)
+
+    def course_options(self) -> dict:
+        """What the run's :class:`~thesis_ml.train.course.Course` takes besides its model."""
+        session = self.session
+        return {
+            "n_train": session.meta["n_train"],
+            "comparison": supervised_yardsticks(session.meta),
+            "lr": float(session.run.cfg.trainer.lr),
+            "start_payload": {
+                "task": session.meta["task"],
+                "device": str(session.device),
+                "data": session.meta,
+            },
+            "resumables": {
+                "optimizer": self.optimizer,
+                "scheduler": self.scheduler,
+                "shuffle": session.generator,
+            },
+        }
+
+
+def supervised_parts(session: Session) -> SupervisedParts:
+    cfg, meta, device = session.run.cfg, session.meta, session.device
+    model = build_model(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
+    optimizer = make_optimizer(model, cfg.trainer, device)
+    return SupervisedParts(
+        session=session,
+        model=model,
+        optimizer=optimizer,
+        scheduler=make_scheduler(optimizer, cfg.trainer),
+        loss_fn=LOSSES.get(meta["task"], F.mse_loss),  # a model fitted to reconstruct: MSE
+        autocast=forward_precision(device, cfg.trainer.precision),
+    )
+
+
 def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
     """Train ``cfg.model`` on ``cfg.data``; return final and selected (best on validation)
     metrics on validation and test, the yardsticks and gaps, the history and the run dir.
@@ -114,31 +165,21 @@ def train(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = Tr
     ``dataset`` skips data generation (the pipeline passes the file it generated once).
     """
     with training_session(cfg, dataset, live_plots) as session:
-        run, device, meta, loaders = session.run, session.device, session.meta, session.loaders
-        task = meta["task"]
-        model = build_model(cfg.model, meta["input_dim"], meta["output_dim"]).to(device)
-        optimizer = make_optimizer(model, cfg.trainer, device)
-        scheduler = make_scheduler(optimizer, cfg.trainer)
-        loss_fn = LOSSES.get(task, F.mse_loss)  # a model fitted to reconstruct: MSE
-        autocast = forward_precision(device, cfg.trainer.precision)
-        result = fit(
-            run,
-            model,
+        parts = supervised_parts(session)
+        return fit(
+            session.run,
+            parts.model,
             train_epoch=lambda: train_one_epoch(
-                model, loaders["train"], optimizer, loss_fn, scheduler, autocast
+                parts.model,
+                session.loaders["train"],
+                parts.optimizer,
+                parts.loss_fn,
+                parts.scheduler,
+                parts.autocast,
             ),
-            evaluate=lambda split: evaluate(model, loaders[split], task, autocast),
-            n_train=meta["n_train"],
-            comparison=supervised_yardsticks(meta),
-            lr=float(cfg.trainer.lr),
-            start_payload={"task": task, "device": str(device), "data": meta},
-            resumables={
-                "optimizer": optimizer,
-                "scheduler": scheduler,
-                "shuffle": session.generator,
-            },
+            evaluate=parts.evaluate,
+            **parts.course_options(),
         )
-    return result
 
 
 def main(cfg: DictConfig, dataset: Dataset | None = None, live_plots: bool = True) -> dict:
