@@ -24,13 +24,10 @@ def round_seed(seed: int, round_index: int) -> int:
 def make_sampler(search: SearchConfig, round_index: int) -> optuna.samplers.BaseSampler:
     seed = round_seed(search.seed, round_index)
     if search.sampler == "tpe":
-        # A round's trials are asked together: the constant liar counts those already asked as
-        # bad, so that the round spreads over the space instead of asking one point `batch`
-        # times. The first round alone is random (Optuna's default is 10 trials, which at a
-        # batch of 6 leaves the second round random too).
-        return optuna.samplers.TPESampler(
-            seed=seed, constant_liar=True, n_startup_trials=search.batch
-        )
+        # A round's trials are asked together: the constant liar counts those already asked
+        # (and a repeated point asked again, study._ask) as bad, so that the round spreads over
+        # the space instead of asking its favourite point `batch` times.
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     if search.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if search.sampler == "cmaes":

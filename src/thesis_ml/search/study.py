@@ -94,8 +94,8 @@ def _ask(
         asked = scratch.ask(search.distributions)
         if search.sampler == "grid" or asked.params not in seen:
             break
-        # told failed: out of the sampler's model (and off the journal); the next ask draws anew
-        scratch.tell(asked, state=optuna.trial.TrialState.FAIL)
+        # left running: TPE's constant liar counts it as bad, so each repeat of the point makes
+        # the next ask less likely to choose it (a failed one it would ignore, and choose again)
     params = {p.key: p.from_optuna(asked.params[p.key]) for p in search.space}
     return Trial(
         number=number,
