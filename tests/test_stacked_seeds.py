@@ -11,6 +11,7 @@ import torch
 from tests.conftest import TINY
 from tests.run_helpers import assert_close_run, weights
 from thesis_ml.config import ConfigError, compose
+from thesis_ml.facts import read_events
 from thesis_ml.train import run_loop
 from thesis_ml.train.stacked_seeds import train_seeds
 
@@ -57,6 +58,9 @@ def assert_stack_matches_solo_runs(tmp_path: Path, overrides: tuple[str, ...]) -
     assert [r["status"] for r in stacked] == [r["status"] for r in solo] == ["completed"] * 3
     for mine, theirs in zip(stacked, solo, strict=True):
         assert_close_run(Path(mine["run_dir"]), Path(theirs["run_dir"]))
+    for mine, theirs in zip(stacked, solo, strict=True):  # the facts say how it was trained
+        starts = [read_events(Path(r["run_dir"]))[0] for r in (mine, theirs)]
+        assert starts[0]["stacked_with"] == list(SEEDS) and "stacked_with" not in starts[1]
     # the seeds are trained apart: their weights differ as much as solo runs' do
     a, b = (weights(Path(r["run_dir"])) for r in stacked[:2])
     assert not torch.allclose(a["0.weight"], b["0.weight"])

@@ -93,6 +93,7 @@ def train_seeds(
     refuse_unstackable(cfgs)
     dataset = dataset if dataset is not None else generate_dataset(cfgs[0].data)
     refuse_unstackable_model(cfgs[0], dataset.meta)
+    seeds = [int(cfg.trainer.seed) for cfg in cfgs]
     with contextlib.ExitStack() as stack:
         members, courses = [], []
         for cfg in cfgs:  # in turn: each member's model is drawn right after its seeding
@@ -100,9 +101,10 @@ def train_seeds(
                 stack.enter_context(training_session(cfg, dataset, live_plots))
             )
             members.append(parts)
-            courses.append(
-                Course(parts.session.run, parts.model, parts.evaluate, **parts.course_options())
-            )
+            options = parts.course_options()
+            # provenance: this run's numbers are its solo run's to float tolerance, not bitwise
+            options["start_payload"] = {**options["start_payload"], "stacked_with": seeds}
+            courses.append(Course(parts.session.run, parts.model, parts.evaluate, **options))
         ended = [False] * len(members)
         first = min(course.first for course in courses)
         for number in range(first, max(course.last_epoch for course in courses) + 1):
