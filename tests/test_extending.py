@@ -580,6 +580,58 @@ def test_a_new_plot_family(package, tmp_path):
     assert sorted(p.name for p in (run_dir / "figures").iterdir()) == ["toy-train_end-2.png"]
 
 
+# -- search sampler: search.sampler -> search/samplers.py SAMPLERS ------------------------------
+
+TOY_SAMPLER = '''\
+    """Optuna's quasi-Monte Carlo sampler, seeded by the round."""
+
+    import optuna
+
+
+    def build_qmc(search, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.QMCSampler(seed=seed)
+    '''
+# Check the section as the sweep schema does, then as parse_search does, and propose one round.
+SEARCH = """\
+import jsonschema
+import yaml
+
+from thesis_ml.search import SearchError
+from thesis_ml.search.samplers import make_sampler
+from thesis_ml.search.section import parse_search
+from thesis_ml.search.study import propose_round
+
+space = {"trainer.lr": {"type": "float", "low": 1.0e-4, "high": 0.1, "log": True}}
+section = {"sampler": "qmc", "n_trials": 4, "batch": 4, "space": space}
+schema = yaml.safe_load((Path(sys.argv[1]) / "search" / "schema.yaml").read_text())
+try:
+    jsonschema.validate(section, schema)
+    search = parse_search(section)
+except (jsonschema.ValidationError, SearchError) as error:
+    sys.exit(f"rejected: {error.message if hasattr(error, 'message') else error}")
+assert type(make_sampler(search, 0)).__name__ == "QMCSampler"
+trials = propose_round(search, Path(args[0]), 0)
+assert len({trial.params["trainer.lr"] for trial in trials}) == 4, trials
+"""
+
+
+def test_a_new_search_sampler(package, tmp_path):
+    package.add_file("search/qmc.py", TOY_SAMPLER)
+    package.register(
+        "search/samplers.py",
+        "SAMPLERS",
+        '"qmc": build_qmc,',
+        "from thesis_ml.search.qmc import build_qmc",
+    )
+    with pytest.raises(AssertionError, match="rejected: 'qmc' is not one of"):
+        package.python(SEARCH, str(tmp_path / "search"))  # the schema knows no qmc yet
+
+    package.edit_yaml(
+        "search/schema.yaml", lambda schema: schema["properties"]["sampler"]["enum"].append("qmc")
+    )
+    package.python(SEARCH, str(tmp_path / "search"))
+
+
 # -- sweep: a file in workflow_configs/, run by Snakemake --------------------------------------
 
 TOY_SWEEP = {

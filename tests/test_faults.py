@@ -143,9 +143,16 @@ def test_second_snakemake_on_the_same_workdir_is_refused_by_the_lock(tmp_path, u
     deadline = time.time() + 120
     while _train_process(workdir) is None and time.time() < deadline and first.poll() is None:
         time.sleep(0.05)
-    # --rerun-incomplete: the first run's job in flight looks incomplete, and without the flag
-    # the second would stop at that check before it reaches the lock.
-    second = snakemake(workdir, "--cores", "1", "--rerun-incomplete", *CONFIGFILE, check=False)
+    assert first.poll() is None, "the first snakemake ended before its train job was seen"
+    # Held still while the second starts (seconds under load), so that the first cannot finish
+    # and release its lock meanwhile; its train job goes on and is reaped once it resumes.
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        # --rerun-incomplete: the first run's job in flight looks incomplete, and without the
+        # flag the second would stop at that check before it reaches the lock.
+        second = snakemake(workdir, "--cores", "1", "--rerun-incomplete", *CONFIGFILE, check=False)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     first_output = first.communicate(timeout=300)[0]
     assert second.returncode != 0
     assert "LockException" in second.stdout + second.stderr

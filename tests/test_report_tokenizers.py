@@ -21,6 +21,7 @@ from thesis_ml.data.bounds import distortion_rate
 from thesis_ml.reports import build_report, load_runs
 from thesis_ml.reports.build import report_data
 from thesis_ml.reports.figures import code_utilization, rate_distortion
+from thesis_ml.reports.figures.common import LOWER_BOUND_LABEL
 from thesis_ml.reports.runs import read_runs
 from thesis_ml.reports.settings import compose_report_config
 from thesis_ml.reports.synthetic import fake_config, write_fake_run
@@ -151,7 +152,7 @@ def test_rate_distortion_draws_d_r_below_every_tokenizer_point(runs, data):
     fig = rate_distortion.draw(data)
     (ax,) = fig.axes
     lines = {line.get_label(): line for line in ax.get_lines()}
-    grid, curve = lines[rate_distortion.LOWER_BOUND_LABEL].get_data()
+    grid, curve = lines[LOWER_BOUND_LABEL].get_data()
     eigenvalues = run_events(runs["vq16/seed0"])[0]["data"]["eigenvalues"]
     assert curve == pytest.approx(distortion_rate(eigenvalues, grid), rel=1e-12)
     expected = expected_cells(runs, by_budget)

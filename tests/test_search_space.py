@@ -16,6 +16,7 @@ from thesis_ml.config import compose
 from thesis_ml.errors import UserError
 from thesis_ml.search import SearchError
 from thesis_ml.search.run_config import check_run_config
+from thesis_ml.search.samplers import SAMPLERS
 from thesis_ml.search.section import parse_search
 
 SCHEMA = Path(__file__).resolve().parents[1] / "src/thesis_ml/search/schema.yaml"
@@ -283,3 +284,8 @@ def test_searched_keys_are_checked_against_the_run_config():
         check_run_config(parse_search(SECTION), ["trainer.epoch=20"])
     with pytest.raises(SearchError, match=r"search\.pruner\.min_epochs: 5 is not below"):
         check_run_config(parse_search(SECTION), ["trainer.epochs=5"])
+
+
+def test_the_schema_names_every_registered_sampler():
+    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    assert schema["properties"]["sampler"]["enum"] == list(SAMPLERS)

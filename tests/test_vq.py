@@ -11,7 +11,7 @@ import yaml
 from thesis_ml.config import CONFIG_DIR, compose
 from thesis_ml.facts import read_events, read_scalars
 from thesis_ml.tokenizers.base import code_usage_metrics
-from thesis_ml.tokenizers.codebook import kmeans, nearest_codes
+from thesis_ml.tokenizers.codebook import ARGMIN_BELOW, kmeans, nearest_codes
 from thesis_ml.tokenizers.codes import code_levels
 from thesis_ml.tokenizers.none import ContinuousTokenizer
 from thesis_ml.tokenizers.registry import TOKENIZERS, build_tokenizer
@@ -31,13 +31,21 @@ def _latents(n: int, dim: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
 
 
-def test_nearest_codes_agree_with_brute_force_distances():
-    vectors, codebook = _latents(500, 6), _latents(37, 6, seed=1)
+# Both ways the search finds its index: argmin below ARGMIN_BELOW codes, value reductions above.
+SEARCH_SIZES = [ARGMIN_BELOW - 1, ARGMIN_BELOW + 5]
+
+
+@pytest.mark.parametrize("codebook_size", SEARCH_SIZES)
+def test_nearest_codes_agree_with_brute_force_distances(codebook_size):
+    vectors, codebook = _latents(500, 6), _latents(codebook_size, 6, seed=1)
     assert torch.equal(nearest_codes(vectors, codebook), torch.cdist(vectors, codebook).argmin(1))
 
 
-def test_nearest_codes_pick_the_first_of_tied_codes_and_survive_nan():
+@pytest.mark.parametrize("codebook_size", SEARCH_SIZES)
+def test_nearest_codes_pick_the_first_of_tied_codes_and_survive_nan(codebook_size):
     codebook = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [5.0, 5.0]])  # rows 1, 2 tie
+    far = torch.full((codebook_size - len(codebook), 2), 100.0)
+    codebook = torch.cat([codebook, far])
     vectors = torch.tensor([[0.1, 0.9], [4.0, 4.0], [float("nan"), 0.0], [float("inf"), 0.0]])
     codes = nearest_codes(vectors, codebook)
     assert codes[:2].tolist() == [1, 3]

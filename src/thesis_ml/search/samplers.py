@@ -9,10 +9,13 @@ from (seed, round): a rerun of the round, in any process, draws the same numbers
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import optuna
 
-from thesis_ml.search.section import SearchConfig
+if TYPE_CHECKING:  # section.py takes the sampler names from SAMPLERS
+    from thesis_ml.search.section import SearchConfig
 
 
 def round_seed(seed: int, round_index: int) -> int:
@@ -21,18 +24,36 @@ def round_seed(seed: int, round_index: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def make_sampler(search: SearchConfig, round_index: int) -> optuna.samplers.BaseSampler:
-    seed = round_seed(search.seed, round_index)
-    if search.sampler == "tpe":
-        # A round's trials are asked together: the constant liar counts those already asked
-        # (and a repeated point asked again, study._ask) as bad, so that the round spreads over
-        # the space instead of asking its favourite point `batch` times.
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-    if search.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if search.sampler == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed)
+def _tpe(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    # A round's trials are asked together: the constant liar counts those already asked (and a
+    # repeated point asked again, study._ask) as bad, so that the round spreads over the space
+    # instead of asking its favourite point `batch` times.
+    return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+
+
+def _random(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _cmaes(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.CmaEsSampler(seed=seed)
+
+
+def _grid(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
     # The grid sampler numbers the grid's points in an order it shuffles with its seed, and
     # records the number in each trial: every round must shuffle alike, with the search's seed.
     grid = {parameter.key: parameter.grid_values() for parameter in search.space}
     return optuna.samplers.GridSampler(grid, seed=search.seed)
+
+
+# search.sampler -> its builder (the search section, the round's seed): README "Extending".
+SAMPLERS: dict[str, Callable[[SearchConfig, int], optuna.samplers.BaseSampler]] = {
+    "tpe": _tpe,
+    "random": _random,
+    "grid": _grid,
+    "cmaes": _cmaes,
+}
+
+
+def make_sampler(search: SearchConfig, round_index: int) -> optuna.samplers.BaseSampler:
+    return SAMPLERS[search.sampler](search, round_seed(search.seed, round_index))

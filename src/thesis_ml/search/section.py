@@ -22,10 +22,10 @@ from functools import cached_property
 from optuna.distributions import CategoricalDistribution
 
 from thesis_ml.search import SearchError
+from thesis_ml.search.samplers import SAMPLERS
 from thesis_ml.search.space import Parameter, parse_space
 from thesis_ml.utils.io import json_digest
 
-SAMPLERS = ("tpe", "random", "grid", "cmaes")
 DIRECTIONS = ("minimize", "maximize")
 PRUNER_KEYS = {"none": ("kind",), "successive_halving": ("kind", "min_epochs", "reduction_factor")}
 SECTION_KEYS = ("sampler", "seed", "n_trials", "batch", "objective", "space", "pruner")

@@ -40,9 +40,11 @@ class ResidualVectorQuantizer(Tokenizer):
         return len(self.stages) * math.log2(self.codebook_size)
 
     def forward(self, latent: torch.Tensor) -> Quantized:
-        residual, output = latent, torch.zeros_like(latent)
-        aux_loss, codes = latent.new_zeros(()), []
-        for stage in self.stages:
+        first, *later = self.stages
+        quantized = first(latent)
+        output, aux_loss, codes = quantized.latent, quantized.aux_loss, [quantized.codes]
+        residual = latent - output.detach()
+        for stage in later:
             quantized = stage(residual)
             output = output + quantized.latent
             residual = residual - quantized.latent.detach()

@@ -220,8 +220,10 @@ class VectorQuantizer(Tokenizer):
         if self.ema:
             # Sums of the assigned vectors and their count, in one scatter: [vectors, 1].
             augmented = torch.cat([vectors, vectors.new_ones(len(vectors), 1)], dim=1)
-            # (on CPU, index_add_ with alpha=1 - decay is 5x slower than into zeros, then lerp)
-            batch = torch.zeros_like(self.ema_stats).index_add_(0, codes, augmented)
+            # (on CPU, index_add_ with alpha=1 - decay is 5x slower than into zeros, then lerp;
+            # index_put_'s accumulation adds the same rows in the same order, 1.6x faster)
+            batch = torch.zeros_like(self.ema_stats)
+            batch.index_put_((codes,), augmented, accumulate=True)
             self.ema_stats.lerp_(batch, 1 - self.decay)
             sizes = self.ema_stats[:, -1:] + EMA_EPS
             torch.div(self.ema_stats[:, :-1], sizes, out=self.codebook)

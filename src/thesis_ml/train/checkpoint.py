@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -74,29 +76,46 @@ def save_checkpoint(
         torch.save(payload, handle)
 
 
-def load_checkpoint(run_dir: Path, digest: str) -> dict | None:
-    """The run's checkpoint if there is one written under the same config, else None.
+class StoredCheckpoint(NamedTuple):
+    """What ``checkpoint.pt`` of a run directory holds: its payload, or why it cannot be used."""
 
-    A checkpoint of another config or one that cannot be read is removed, with a warning:
-    the run then starts over rather than continuing something else.
-    """
+    payload: dict | None
+    problem: str | None
+
+
+def read_checkpoint(run_dir: Path) -> StoredCheckpoint | None:
+    """The run's checkpoint, read once for every check of it; None where there is none."""
     path = Path(run_dir) / CHECKPOINT_FILE
     if not path.exists():
         return None
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-        problem = None
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            problem = "not a checkpoint of this version"
-        elif payload.get("config_digest") != digest:
-            problem = "written under a different config"
     except Exception as error:  # a damaged file: any unpickling error means the same
-        problem = f"unreadable ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+        return StoredCheckpoint(
+            None, f"unreadable ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+        )
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        return StoredCheckpoint(None, "not a checkpoint of this version")
+    return StoredCheckpoint(payload, None)
+
+
+def usable_checkpoint(run_dir: Path, digest: str, stored: StoredCheckpoint | None) -> dict | None:
+    """The payload of ``stored`` if it was written under the same config, else None.
+
+    A checkpoint of another config or one that cannot be read is removed, with a warning:
+    the run then starts over rather than continuing something else.
+    """
+    if stored is None:
+        return None
+    problem = stored.problem
+    if problem is None and stored.payload.get("config_digest") != digest:
+        problem = "written under a different config"
     if problem:
+        path = Path(run_dir) / CHECKPOINT_FILE
         print(f"warning: {path}: {problem}; starting the run over", file=sys.stderr, flush=True)
         remove_checkpoint(run_dir)
         return None
-    return payload
+    return stored.payload
 
 
 def seed_checkpoint(source_run_dir: Path | str, run_dir: Path | str, digest: str) -> None:
@@ -110,7 +129,8 @@ def seed_checkpoint(source_run_dir: Path | str, run_dir: Path | str, digest: str
         return
     where = f"--resume-from {source_run_dir}"
     try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
+        data = source.read_bytes()
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ConfigError(
             f"{where}: no {CHECKPOINT_FILE} there (only a paused run, trainer.stop_after_epochs, "
@@ -126,23 +146,22 @@ def seed_checkpoint(source_run_dir: Path | str, run_dir: Path | str, digest: str
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(target, "wb") as handle:
-        handle.write(source.read_bytes())
+        handle.write(data)
 
 
-def refuse_other_paused_run(run_dir: Path, digest: str) -> None:
+def refuse_other_paused_run(run_dir: Path, digest: str, stored: StoredCheckpoint | None) -> None:
     """A paused run in ``run_dir`` goes on only under its own config: any other would replace
-    it (its checkpoint dropped, its facts rewritten) though no overwrite_run_dir asked for that."""
-    path = Path(run_dir) / CHECKPOINT_FILE
-    if not path.is_file() or not (facts_dir(run_dir) / EVENTS_FILE).is_file():
+    it (its checkpoint dropped, its facts rewritten) though no overwrite_run_dir asked for that.
+    An unreadable checkpoint is left to :func:`usable_checkpoint`, which says so and starts over.
+    """
+    if stored is None or stored.payload is None:
+        return
+    if not (facts_dir(run_dir) / EVENTS_FILE).is_file():
         return
     end = final_event(read_events(run_dir))
     if end is None or end.get("status") != PAUSED:
         return
-    try:
-        written_under = torch.load(path, map_location="cpu", weights_only=True)["config_digest"]
-    except Exception:  # unreadable: load_checkpoint says so and starts over
-        return
-    if written_under != digest:
+    if stored.payload.get("config_digest") != digest:
         raise ConfigError(
             f"run_dir={run_dir} holds a paused run of another config; continue it with its own "
             "config, choose another run_dir, or add overwrite_run_dir=true to replace it"

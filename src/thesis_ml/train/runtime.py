@@ -26,9 +26,10 @@ from thesis_ml.progress import Progress
 from thesis_ml.run_directory import make_directory, prepare_run_dir, save_weights, write_config
 from thesis_ml.train.checkpoint import (
     config_digest,
-    load_checkpoint,
+    read_checkpoint,
     refuse_other_paused_run,
     restore_facts,
+    usable_checkpoint,
 )
 from thesis_ml.utils.seed import seeded, torch_threads
 
@@ -146,10 +147,11 @@ def open_run(cfg: DictConfig, live_plots: bool = True) -> Iterator[Run]:
     run_dir, keep = choose_run_dir(cfg)
     try:
         digest = config_digest(plain)
-        if keep and not OmegaConf.select(cfg, "overwrite_run_dir", default=False):
-            refuse_other_paused_run(run_dir, digest)
+        stored = read_checkpoint(run_dir) if keep else None
+        if not OmegaConf.select(cfg, "overwrite_run_dir", default=False):
+            refuse_other_paused_run(run_dir, digest, stored)
         write_config(run_dir, to_plain_dict(plain))
-        resume = load_checkpoint(run_dir, digest) if keep else None
+        resume = usable_checkpoint(run_dir, digest, stored)
         if resume and resume["epoch"] >= stop_epoch(cfg):
             # killed between its pause checkpoint and its end record: nothing is left to train
             # from there, so the run is trained again (to the same result)

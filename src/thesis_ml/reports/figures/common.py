@@ -19,12 +19,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from thesis_ml.data.bounds import distortion_rate  # noqa: E402
 from thesis_ml.facts import FINISHED_STATUSES  # noqa: E402
 
 MAX_LEGEND_GROUPS = 12  # more configurations than this are drawn but not all named
 _DIGITS = re.compile(r"(\d+)")
 BAR_ZORDER = 4  # min-max bars over seeds: above every marker of the figures
 UNFINISHED_STYLE = {"marker": "x", "color": "tab:red", "markersize": 8, "linestyle": "none"}
+LOWER_BOUND_LABEL = "lower bound D(R) (Gaussian distortion-rate)"
+# References (achievable baselines) are hollow markers, never lines: a line reads as a limit.
+REFERENCE_STYLE = {"linestyle": "none", "markerfacecolor": "none", "markeredgewidth": 1.5}
 
 
 @dataclass
@@ -182,3 +186,27 @@ def draw_group_points(ax, stats: pd.DataFrame, x: str, y: str, markers=None):
         for g, row in drawn.iterrows()
     ]
     return legend, caption
+
+
+def draw_lower_bound(ax, runs: pd.DataFrame, eigenvalues: dict, grid) -> list[str]:
+    """The D(R) curve over ``grid`` (bits per sample) of each population spectrum among
+    ``runs`` (reverse water-filling, thesis_ml.data.bounds), numbered where the runs span
+    several datasets; returns the figure's note. Call :func:`shade_below_lower_bound` once
+    the axis limits are final."""
+    spectra = sorted({tuple(eigenvalues[r]) for r in runs["run_id"] if r in eigenvalues})
+    if not spectra or not len(grid):
+        return ["no population eigenvalues recorded (data not Gaussian): no D(R) curve"]
+    for i, spectrum in enumerate(spectra):
+        label = LOWER_BOUND_LABEL + (f" (data {i + 1})" if i else "")
+        ax.plot(grid, distortion_rate(spectrum, grid), color="black", linestyle="--", label=label)
+    return ["shaded: below D(R), unreachable by any code of that rate"]
+
+
+def shade_below_lower_bound(ax) -> None:
+    """Shade under each D(R) curve down to the axis, keeping the limits the shading would
+    otherwise stretch."""
+    bottom, top = ax.get_ylim()
+    for line in ax.get_lines():
+        if line.get_label().startswith(LOWER_BOUND_LABEL):
+            ax.fill_between(*line.get_data(), bottom, color="grey", alpha=0.12, linewidth=0)
+    ax.set_ylim(bottom, top)

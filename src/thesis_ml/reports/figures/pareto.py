@@ -19,22 +19,22 @@ import math
 import numpy as np
 import pandas as pd
 
-from thesis_ml.data.bounds import distortion_rate
 from thesis_ml.reports.figures.common import (
+    REFERENCE_STYLE,
     ReportData,
     draw_group_points,
+    draw_lower_bound,
     finish,
     group_stats,
     mark_unfinished,
     new_figure,
     positive,
+    shade_below_lower_bound,
 )
 
 MARKERS = {"vq": "s", "none": "o"}
-LOWER_BOUND_LABEL = "lower bound D(R) (Gaussian distortion-rate)"
 LINEAR_REFERENCE_LABEL = "linear reference (PCA at the latent size)"
 QUANTIZER_REFERENCE_LABEL = "quantizer reference (k-means, L levels)"
-REFERENCE_STYLE = {"linestyle": "none", "markerfacecolor": "none", "markeredgewidth": 1.5}
 
 
 def missing(data: ReportData) -> str | None:
@@ -55,7 +55,9 @@ def draw(data: ReportData):
     if len(front):
         ax.step(*front.T, where="post", color="black", linewidth=1, label="Pareto front")
         ax.plot(*front.T, "o", markersize=13, markerfacecolor="none", markeredgecolor="black")
-    notes = _draw_lower_bound(ax, summary, data.eigenvalues)
+    bits = summary["bits_per_sample"].astype(float)
+    grid = np.geomspace(max(bits.min() / 2, 0.5), bits.max() * 2, 200)
+    notes = draw_lower_bound(ax, summary, data.eigenvalues, grid)
     references = _draw_linear_references(ax, summary)
     if references:  # PCA may sit below D(R): its components are floats, not a code of x bits
         notes.append("linear reference: PCA with latent-size float components, at the code's bits")
@@ -68,6 +70,7 @@ def draw(data: ReportData):
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     _zoom_to_runs(ax, pd.concat([summary["best_test_loss"], *references]))
+    shade_below_lower_bound(ax)
     if (stats["n"] > 1).any():
         notes.insert(0, "points: mean over seeds; bars: min-max over seeds")
     finish(fig, ax, notes, caption, legend)
@@ -84,20 +87,6 @@ def pareto_front(bits, errors) -> np.ndarray:
             front.append((x, y))
             best = y
     return np.array(front).reshape(-1, 2)
-
-
-def _draw_lower_bound(ax, summary, eigenvalues: dict) -> list[str]:
-    bits = summary["bits_per_sample"].astype(float)
-    grid = np.geomspace(max(bits.min() / 2, 0.5), bits.max() * 2, 200)
-    spectra = {tuple(eigenvalues[r]) for r in summary["run_id"] if r in eigenvalues}
-    for i, spectrum in enumerate(sorted(spectra)):
-        label = LOWER_BOUND_LABEL + (f" (data {i + 1})" if i else "")
-        curve = distortion_rate(spectrum, grid)
-        ax.plot(grid, curve, color="black", linestyle="--", label=label)
-        ax.fill_between(grid, curve, curve.min() / 10, color="grey", alpha=0.12, linewidth=0)
-    if not spectra:
-        return ["no population eigenvalues recorded (data not Gaussian): D(R) curve not drawn"]
-    return ["shaded: below D(R), unreachable by any code of that rate"]
 
 
 def _draw_linear_references(ax, summary) -> list[pd.Series]:

@@ -24,21 +24,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from thesis_ml.data.bounds import distortion_rate
 from thesis_ml.reports.figures.common import (
     BAR_ZORDER,
+    REFERENCE_STYLE,
     ReportData,
+    draw_lower_bound,
     finish,
     group_colors,
     mark_unfinished,
     natural_key,
     new_figure,
+    shade_below_lower_bound,
 )
-from thesis_ml.reports.figures.pareto import REFERENCE_STYLE
 from thesis_ml.reports.ranking import BUDGET_CELL, cell_table
 from thesis_ml.reports.tokenizer_runs import comparison_missing
 
-LOWER_BOUND_LABEL = "D(R) lower bound"
 QUANTIZER_LABEL = "k-means quantizer reference"
 EFFECTIVE_LABEL = "at effective bits (entropy of code usage)"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -75,7 +75,10 @@ def draw(data: ReportData):
     if cells["effective_bits_mean"].notna().any():
         ax.plot([], [], "o", color="grey", markerfacecolor="none", label=EFFECTIVE_LABEL)
     bits = pd.concat([cells["bits_per_sample"], cells["effective_bits_mean"]]).dropna()
-    notes = _draw_lower_bound(ax, discrete, data.eigenvalues, bits)
+    grid = []
+    if len(bits):
+        grid = np.linspace(max(0.0, bits.min() - MARGIN_BITS), bits.max() + MARGIN_BITS, 200)
+    notes = draw_lower_bound(ax, discrete, data.eigenvalues, grid)
     references = cells.dropna(subset=["quantizer_reference"])
     references = references.drop_duplicates(["bits_per_sample", "quantizer_reference"])
     if len(references):
@@ -89,7 +92,7 @@ def draw(data: ReportData):
         )
     notes += _draw_continuous(ax, runs, set(discrete["dataset"]))
     notes += mark_unfinished(ax, discrete, "bits_per_sample", "test_mse")
-    _shade_below(ax, ax.get_lines())
+    shade_below_lower_bound(ax)
     if (cells["n_seeds"] > 1).any():
         notes.insert(0, "points: mean over seeds; bars: min-max over seeds")
     if (cells["n_configurations"] > 1).any():
@@ -115,25 +118,6 @@ def _draw_tokenizer(ax, cells: pd.DataFrame, label: str, color, marker: str) -> 
         x_effective, y = effective["effective_bits_mean"], effective["test_mse_mean"]
         ax.hlines(y, x_effective, effective["bits_per_sample"], colors=[color], linestyles=":")
         ax.plot(x_effective, y, marker, color=color, markerfacecolor="none")
-
-
-def _draw_lower_bound(ax, discrete: pd.DataFrame, eigenvalues: dict, bits: pd.Series) -> list[str]:
-    spectrum = next((eigenvalues[r] for r in discrete["run_id"] if r in eigenvalues), None)
-    if spectrum is None or bits.empty:
-        return ["no population eigenvalues recorded (data not Gaussian): no D(R) curve"]
-    grid = np.linspace(max(0.0, bits.min() - MARGIN_BITS), bits.max() + MARGIN_BITS, 200)
-    curve = distortion_rate(spectrum, grid)
-    ax.plot(grid, curve, color="black", linewidth=1.5, label=LOWER_BOUND_LABEL)
-    return ["shaded: below D(R), unreachable by any code of that rate"]
-
-
-def _shade_below(ax, lines) -> None:
-    """Shade under the D(R) curve down to the axis, which the shading must not stretch."""
-    curve = next((line for line in lines if line.get_label() == LOWER_BOUND_LABEL), None)
-    if curve is not None:
-        bottom, top = ax.get_ylim()
-        ax.fill_between(*curve.get_data(), bottom, color="grey", alpha=0.12, linewidth=0)
-        ax.set_ylim(bottom, top)
 
 
 def _draw_continuous(ax, runs: pd.DataFrame, datasets: set) -> list[str]:
