@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import optuna
 
-if TYPE_CHECKING:  # section.py takes the sampler names from SAMPLERS
-    from thesis_ml.search.section import SearchConfig
+from thesis_ml.search.space import Parameter
+
+
+class SearchSection(Protocol):
+    """What a sampler's builder reads of section.SearchConfig (which takes its sampler names
+    from SAMPLERS, so this module cannot import it)."""
+
+    sampler: str
+    seed: int
+    space: tuple[Parameter, ...]
 
 
 def round_seed(seed: int, round_index: int) -> int:
@@ -24,22 +32,22 @@ def round_seed(seed: int, round_index: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def _tpe(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+def _tpe(search: SearchSection, seed: int) -> optuna.samplers.BaseSampler:
     # A round's trials are asked together: the constant liar counts those already asked (and a
     # repeated point asked again, study._ask) as bad, so that the round spreads over the space
     # instead of asking its favourite point `batch` times.
     return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
-def _random(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+def _random(search: SearchSection, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _cmaes(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+def _cmaes(search: SearchSection, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.CmaEsSampler(seed=seed)
 
 
-def _grid(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+def _grid(search: SearchSection, seed: int) -> optuna.samplers.BaseSampler:
     # The grid sampler numbers the grid's points in an order it shuffles with its seed, and
     # records the number in each trial: every round must shuffle alike, with the search's seed.
     grid = {parameter.key: parameter.grid_values() for parameter in search.space}
@@ -47,7 +55,7 @@ def _grid(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
 
 
 # search.sampler -> its builder (the search section, the round's seed): README "Extending".
-SAMPLERS: dict[str, Callable[[SearchConfig, int], optuna.samplers.BaseSampler]] = {
+SAMPLERS: dict[str, Callable[[SearchSection, int], optuna.samplers.BaseSampler]] = {
     "tpe": _tpe,
     "random": _random,
     "grid": _grid,
@@ -55,5 +63,5 @@ SAMPLERS: dict[str, Callable[[SearchConfig, int], optuna.samplers.BaseSampler]] 
 }
 
 
-def make_sampler(search: SearchConfig, round_index: int) -> optuna.samplers.BaseSampler:
+def make_sampler(search: SearchSection, round_index: int) -> optuna.samplers.BaseSampler:
     return SAMPLERS[search.sampler](search, round_seed(search.seed, round_index))
