@@ -77,12 +77,19 @@ def schema_problems(plain: Mapping) -> list[str]:
     against its own schema, memoised on the section's content: a sweep's runs share most of
     their sections, and a parse of the workflow validates every run.
     """
-    problems = [describe_schema_error(e) for e in _validator("").iter_errors(plain)]
+    problems = list(_top_level_problems(tuple(plain)))
     sections = run_config_schema()["properties"]
     for section, value in plain.items():
         if section in sections:
             problems += _section_problems(section, json.dumps(value, sort_keys=True))
     return problems
+
+
+@functools.lru_cache(maxsize=64)
+def _top_level_problems(sections: tuple[str, ...]) -> tuple[str, ...]:
+    """The top level's problems, which depend on its keys alone (its values are the sections')."""
+    top_level = dict.fromkeys(sections, {})
+    return tuple(describe_schema_error(e) for e in _validator("").iter_errors(top_level))
 
 
 @functools.lru_cache(maxsize=4096)
