@@ -21,7 +21,7 @@ from thesis_ml.data.bounds import distortion_rate
 from thesis_ml.reports import build_report, load_runs
 from thesis_ml.reports.build import report_data
 from thesis_ml.reports.figures import code_utilization, rate_distortion
-from thesis_ml.reports.figures.common import LOWER_BOUND_LABEL
+from thesis_ml.reports.figures.common import LOWER_BOUND_LABEL, QUANTIZER_REFERENCE_LABEL
 from thesis_ml.reports.runs import read_runs
 from thesis_ml.reports.settings import compose_report_config
 from thesis_ml.reports.synthetic import fake_config, write_fake_run
@@ -173,7 +173,7 @@ def test_rate_distortion_draws_d_r_below_every_tokenizer_point(runs, data):
     ]
     at_effective_bits = [(cell["effective_bits"], cell["test_mse"]) for cell in expected.values()]
     assert np.allclose(sorted(hollow), sorted(at_effective_bits), rtol=1e-12)
-    quantizer = lines[rate_distortion.QUANTIZER_LABEL].get_data()
+    quantizer = lines[QUANTIZER_REFERENCE_LABEL].get_data()
     references = {
         (cell["bits"], cell["quantizer_reference"])
         for cell in expected.values()

@@ -29,6 +29,8 @@ UNFINISHED_STYLE = {"marker": "x", "color": "tab:red", "markersize": 8, "linesty
 LOWER_BOUND_LABEL = "lower bound D(R) (Gaussian distortion-rate)"
 # References (achievable baselines) are hollow markers, never lines: a line reads as a limit.
 REFERENCE_STYLE = {"linestyle": "none", "markerfacecolor": "none", "markeredgewidth": 1.5}
+QUANTIZER_REFERENCE_LABEL = "quantizer reference (k-means, L levels)"
+QUANTIZER_REFERENCE_MARKER = {"marker": "v", "color": "tab:brown"}
 
 
 @dataclass
@@ -186,6 +188,11 @@ def draw_group_points(ax, stats: pd.DataFrame, x: str, y: str, markers=None):
         for g, row in drawn.iterrows()
     ]
     return legend, caption
+
+
+def draw_references(ax, x, y, label: str, marker: dict = QUANTIZER_REFERENCE_MARKER) -> None:
+    """Reference values (achievable baselines, not limits) as hollow markers at ``x``."""
+    ax.plot(x, y, label=label, **marker, **REFERENCE_STYLE)
 
 
 def draw_lower_bound(ax, runs: pd.DataFrame, eigenvalues: dict, grid) -> list[str]:

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 from thesis_ml.reports.figures.common import (
-    REFERENCE_STYLE,
+    QUANTIZER_REFERENCE_LABEL,
+    QUANTIZER_REFERENCE_MARKER,
     ReportData,
     draw_group_points,
     draw_lower_bound,
+    draw_references,
     finish,
     group_stats,
     mark_unfinished,
@@ -34,7 +36,6 @@ from thesis_ml.reports.figures.common import (
 
 MARKERS = {"vq": "s", "none": "o"}
 LINEAR_REFERENCE_LABEL = "linear reference (PCA at the latent size)"
-QUANTIZER_REFERENCE_LABEL = "quantizer reference (k-means, L levels)"
 
 
 def missing(data: ReportData) -> str | None:
@@ -95,13 +96,12 @@ def _draw_linear_references(ax, summary) -> list[pd.Series]:
     points = points.groupby("group", sort=False)[["bits_per_sample", "linear_reference"]].mean()
     if points.empty:
         return []
-    ax.plot(
+    draw_references(
+        ax,
         points["bits_per_sample"],
         points["linear_reference"],
-        marker="D",
-        color="tab:gray",
-        label=LINEAR_REFERENCE_LABEL,
-        **REFERENCE_STYLE,
+        LINEAR_REFERENCE_LABEL,
+        {"marker": "D", "color": "tab:gray"},
     )
     return [points["linear_reference"]]
 
@@ -117,14 +117,7 @@ def _draw_quantizer_references(ax, summary, yardsticks: dict) -> list[pd.Series]
         return []
     levels, losses = zip(*sorted(found), strict=True)
     bits = [math.log2(level) for level in levels]
-    ax.plot(
-        bits,
-        losses,
-        marker="v",
-        color="tab:brown",
-        label=QUANTIZER_REFERENCE_LABEL,
-        **REFERENCE_STYLE,
-    )
+    draw_references(ax, bits, losses, QUANTIZER_REFERENCE_LABEL)
     for x, y, level in zip(bits, losses, levels, strict=True):
         ax.annotate(
             f"L={level}",
@@ -132,7 +125,7 @@ def _draw_quantizer_references(ax, summary, yardsticks: dict) -> list[pd.Series]
             textcoords="offset points",
             xytext=(6, -10),
             fontsize="x-small",
-            color="tab:brown",
+            color=QUANTIZER_REFERENCE_MARKER["color"],
         )
     return [pd.Series(losses)]
 

@@ -26,9 +26,10 @@ from matplotlib.ticker import MaxNLocator
 
 from thesis_ml.reports.figures.common import (
     BAR_ZORDER,
-    REFERENCE_STYLE,
+    QUANTIZER_REFERENCE_LABEL,
     ReportData,
     draw_lower_bound,
+    draw_references,
     finish,
     group_colors,
     mark_unfinished,
@@ -39,7 +40,6 @@ from thesis_ml.reports.figures.common import (
 from thesis_ml.reports.ranking import BUDGET_CELL, cell_table
 from thesis_ml.reports.tokenizer_runs import comparison_missing
 
-QUANTIZER_LABEL = "k-means quantizer reference"
 EFFECTIVE_LABEL = "at effective bits (entropy of code usage)"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 CONTINUOUS_GREYS = ("0.45", "0.65", "0.3", "0.8")
@@ -82,13 +82,11 @@ def draw(data: ReportData):
     references = cells.dropna(subset=["quantizer_reference"])
     references = references.drop_duplicates(["bits_per_sample", "quantizer_reference"])
     if len(references):
-        ax.plot(
+        draw_references(
+            ax,
             references["bits_per_sample"],
             references["quantizer_reference"],
-            marker="v",
-            color="tab:brown",
-            label=QUANTIZER_LABEL,
-            **REFERENCE_STYLE,
+            QUANTIZER_REFERENCE_LABEL,
         )
     notes += _draw_continuous(ax, runs, set(discrete["dataset"]))
     notes += mark_unfinished(ax, discrete, "bits_per_sample", "test_mse")
