@@ -166,8 +166,10 @@ class VectorQuantizer(Tokenizer):
         if self.training and self._awaits_init:
             self._init_from(detached)
         search = most_similar_codes if self.cosine else nearest_codes
-        codes = search(detached, self._searched_codebook())
-        quantized = self._selected_codes(codes)
+        searched = self._searched_codebook()
+        codes = search(detached, searched)
+        # EMA codes get no gradient: their rows are the searched ones (cosine: normalised once)
+        quantized = F.embedding(codes, searched) if self.ema else self._selected_codes(codes)
         if self.training:
             self._update(detached, codes)
         aux_loss = self.beta * F.mse_loss(vectors, quantized.detach())  # commitment
@@ -190,7 +192,8 @@ class VectorQuantizer(Tokenizer):
         return F.normalize(codebook, dim=1) if self.cosine else codebook
 
     def _selected_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """The code of each token, with the gradient of the codebook (SimVQ: of its map).
+        """The code of each token, with the gradient of the codebook (SimVQ: of its map), for
+        codebooks trained by their loss (``ema=false``).
 
         Rows are selected before they are mapped or normalised: the autograd graph then holds
         no codebook or basis tensor, which `_update` may change in place before the backward.
