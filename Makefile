@@ -8,7 +8,7 @@ sweep:  ## the default sweep to its report (results/default/report/)
 test:  ## the whole test suite
 	bash scripts/test.sh
 
-bench:  ## every benchmark -> benchmarks/RESULTS.md and benchmarks/results.json (about 30 min: bench_search trains two grids and two searches)
+bench:  ## every benchmark -> benchmarks/RESULTS.md and benchmarks/results.json (about 15 min, and about an hour more for bench_packing's 200-run SLURM sweeps)
 	bash -c 'source scripts/bootstrap.sh && python benchmarks/run_all.py'
 
 docs:  ## regenerate docs/config_reference.md from the config files and schemas

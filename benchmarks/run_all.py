@@ -1,13 +1,15 @@
 """Run every benchmark in benchmarks/ and write one table of figures, targets and verdicts.
 
-    python benchmarks/run_all.py [--quick] [--only NAME ...]     # or: make bench
+    python benchmarks/run_all.py [--quick] [--only NAME ... [--merge]]     # or: make bench
 
 Each benchmark runs in its own process (as ``python benchmarks/NAME.py [--quick] [--json F]``);
 its figures are read from its JSON output, or from its printed lines where it has no ``--json``.
 Writes ``benchmarks/RESULTS.md`` (markdown) and ``benchmarks/results.json``: per figure the
 value, the target, and met / MISSED / info (no target) / skipped / error, plus the machine it
 ran on. Benchmarks whose full run is too slow for the 10-minute budget run with ``--quick``
-(see :data:`ALWAYS_QUICK`); the table says which. Exit status 1 when a benchmark failed to run.
+(see :data:`ALWAYS_QUICK`); the table says which. ``--only NAME --merge`` reruns those
+benchmarks into the existing table, keeping the others' figures; each rerun's rows say when it
+ran. Exit status 1 when a benchmark failed to run.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ REPO = BENCH_DIR.parent
 ALWAYS_QUICK = {"slurm_overhead": "full run polls SLURM at the profile's 40 s (minutes)"}
 TIMEOUT_S = 300  # per benchmark, but for those that train whole sweeps:
 # two grids of 24 runs and two searches; three 48-run sweeps and 200 runs through SLURM twice
-LONG_TIMEOUT_S = {"bench_search": 2400, "bench_packing": 2400}
+LONG_TIMEOUT_S = {"bench_search": 2400, "bench_packing": 3600}
 Row = dict[str, object]
 
 
@@ -442,6 +444,8 @@ def to_markdown(results: dict) -> str:
         mode = "quick" if entry["quick"] else "full"
         if entry["benchmark"] in ALWAYS_QUICK:
             mode += f" ({ALWAYS_QUICK[entry['benchmark']]})"
+        if "rerun" in entry:
+            mode += f", rerun {entry['rerun']}"
         for r in entry["rows"]:
             note = "; ".join(filter(None, [str(r["note"]), entry.get("note", "")]))
             cells = [
@@ -457,12 +461,32 @@ def to_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merged(previous: dict, fresh: dict) -> dict:
+    """``previous`` with the benchmarks of ``fresh`` in place of its own, each marked with the
+    date it ran; the machine line stays ``previous``'s (a rerun belongs on the same machine)."""
+    entries = {entry["benchmark"]: entry for entry in previous["benchmarks"]}
+    for entry in fresh["benchmarks"]:
+        entries[entry["benchmark"]] = {**entry, "rerun": fresh["machine"]["date"]}
+    order = {name: index for index, name in enumerate(benchmark_names())}
+    return {
+        **previous,
+        "total_s": previous["total_s"] + fresh["total_s"],
+        "benchmarks": sorted(entries.values(), key=lambda e: order.get(e["benchmark"], len(order))),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
+    parser.add_argument(
+        "--merge", action="store_true", help="with --only: keep the other benchmarks' figures"
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where the table goes")
     args = parser.parse_args(argv)
+    previous_path = args.out / "results.json"
+    if args.merge and not (args.only and previous_path.is_file()):
+        parser.error(f"--merge needs --only and an earlier {previous_path} to merge into")
     names = benchmark_names()
     if args.only:
         unknown = sorted(set(args.only) - set(names))
@@ -473,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="run_all-") as tmp:
         entries = [run_benchmark(name, args.quick, Path(tmp)) for name in names]
     results = {"machine": machine(), "total_s": time.perf_counter() - start, "benchmarks": entries}
-    atomic_write_text(args.out / "results.json", json.dumps(results, indent=2) + "\n")
+    if args.merge:
+        results = merged(json.loads(previous_path.read_text(encoding="utf-8")), results)
+    atomic_write_text(previous_path, json.dumps(results, indent=2) + "\n")
     table = to_markdown(results)
     atomic_write_text(args.out / "RESULTS.md", table)
     print(table)

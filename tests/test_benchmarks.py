@@ -111,3 +111,38 @@ def test_quick_benchmark_fills_its_rows_of_the_results_table(benchmark, tmp_path
         assert row["value"] not in {"", "-"}, row
     table = (tmp_path / "RESULTS.md").read_text()
     assert all(name in table for name in names), table
+
+
+def test_a_merged_rerun_replaces_only_its_benchmark(tmp_path):
+    figure = {"figure": "f", "value": "1x", "target": "", "status": "info", "note": ""}
+    kept = {"benchmark": "bench_vq", "quick": False, "seconds": 9.0, "rows": [figure]}
+    stale = {"benchmark": "bench_gpu", "quick": False, "seconds": 1.0, "rows": []}
+    machine = {"cpu": "c", "cores": 2, "gpu": "none", "os": "o", "python": "3", "torch": "t"}
+    earlier = {"machine": {**machine, "date": "earlier"}, "total_s": 10.0}
+    (tmp_path / "results.json").write_text(json.dumps({**earlier, "benchmarks": [stale, kept]}))
+    command = [sys.executable, str(REPO / "benchmarks" / "run_all.py"), "--quick"]
+    command += ["--only", "bench_gpu", "--merge", "--out", str(tmp_path)]
+    result = subprocess.run(
+        command, cwd=REPO, env=env_with_this_python(), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["machine"]["date"] == "earlier"
+    rerun, unchanged = results["benchmarks"]
+    assert unchanged == kept
+    assert rerun["benchmark"] == "bench_gpu" and rerun["rows"] and rerun["rerun"] != "earlier"
+    assert f"rerun {rerun['rerun']}" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_merge_without_an_earlier_table_is_refused(tmp_path):
+    command = [sys.executable, str(REPO / "benchmarks" / "run_all.py"), "--only", "bench_gpu"]
+    result = subprocess.run(
+        [*command, "--merge", "--out", str(tmp_path)],
+        cwd=REPO,
+        env=env_with_this_python(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "--merge needs" in result.stderr, result.stderr
+    assert not (tmp_path / "results.json").exists()
