@@ -166,6 +166,18 @@ def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, compl
             },
             "conditional.0.when.model.activaton",
         ),
+        (
+            {
+                **TINY_SWEEP,
+                "overrides": [
+                    *(o for o in TINY_SWEEP["overrides"] if not o.startswith("data.")),
+                    "data=file",
+                    "data.target=t",
+                ],
+                "grid": {"data.path": ["missing.csv"]},
+            },
+            "data.path=missing.csv: no such file",
+        ),
     ],
 )
 def test_broken_workflow_config_fails_before_any_job_naming_the_key(tmp_path, broken, named):

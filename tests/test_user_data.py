@@ -82,6 +82,25 @@ def _bad_files(tmp_path) -> dict:
     )
     np.savez(tmp_path / "nox.npz", features=x)
     cases["npz without x"] = ([f"data.path={tmp_path / 'nox.npz'}"], ["nox.npz", "no array 'x'"])
+    np.savez(tmp_path / "cut.npz", x=x, y=y)
+    whole = (tmp_path / "cut.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[: len(whole) // 2])
+    cases["truncated npz"] = ([f"data.path={tmp_path / 'cut.npz'}"], ["cut.npz", "not a readable"])
+    np.save(tmp_path / "bare.npy", x)
+    (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
+    cases["npy as npz"] = ([f"data.path={tmp_path / 'bare.npz'}"], ["bare.npz", "one bare array"])
+    np.savez(tmp_path / "complex.npz", x=x + 1j, y=y)
+    cases["complex x"] = ([f"data.path={tmp_path / 'complex.npz'}"], ["complex.npz", "real"])
+    np.savez(tmp_path / "nofeatures.npz", x=x[:, :0], y=y)
+    cases["no features"] = (
+        [f"data.path={tmp_path / 'nofeatures.npz'}"],
+        ["nofeatures.npz", "no feature columns"],
+    )
+    cases["only the target column"] = (
+        [csv_case("onlytarget", rows=[str(float(t)) for t in y], header=["label"])],
+        ["onlytarget.csv", "no feature columns"],
+    )
+    cases["a directory"] = ([f"data.path={tmp_path}"], [str(tmp_path), "a directory"])
     return cases
 
 
@@ -94,6 +113,12 @@ BAD = [
     "no such target",
     "rare class",
     "npz without x",
+    "truncated npz",
+    "npy as npz",
+    "complex x",
+    "no features",
+    "only the target column",
+    "a directory",
 ]
 
 

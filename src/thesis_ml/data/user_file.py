@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import math
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,13 +52,18 @@ def generate(data_cfg: Mapping) -> Dataset:
 def read_data_file(path: Path, data_cfg: Mapping) -> tuple[np.ndarray, np.ndarray | None]:
     """Features and targets (None for reconstruction) of a .csv or .npz file."""
     if not path.is_file():
-        raise DataFileError(f"data.path={path}: no such file")
+        found = "a directory, not a file" if path.is_dir() else "no such file"
+        raise DataFileError(f"data.path={path}: {found}")
     supervised = data_cfg["task"] != "reconstruction"
     if path.suffix == ".csv":
-        return _read_csv(path, data_cfg.get("target") if supervised else None, supervised)
-    if path.suffix == ".npz":
-        return _read_npz(path, supervised)
-    raise DataFileError(f"data.path={path}: expected a .csv or .npz file")
+        x, y = _read_csv(path, data_cfg.get("target") if supervised else None, supervised)
+    elif path.suffix == ".npz":
+        x, y = _read_npz(path, supervised)
+    else:
+        raise DataFileError(f"data.path={path}: expected a .csv or .npz file")
+    if x.shape[1] == 0:
+        raise DataFileError(f"{path}: no feature columns (a model needs at least one input)")
+    return x, y
 
 
 def _read_csv(path: Path, target: str | None, supervised: bool):
@@ -87,10 +94,17 @@ def _read_csv(path: Path, target: str | None, supervised: bool):
 
 
 def _read_npz(path: Path, supervised: bool):
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+    except unreadable as error:
+        raise DataFileError(f"{path}: not a readable .npz archive ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy array saved under .npz
+        raise DataFileError(f"{path}: one bare array, not an .npz archive of named arrays")
+    try:
+        with archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as error:
+    except unreadable as error:
         raise DataFileError(f"{path}: not a readable .npz archive ({error})") from None
     wanted = ("x", "y") if supervised else ("x",)
     for name in wanted:
@@ -99,9 +113,9 @@ def _read_npz(path: Path, supervised: bool):
                 f"{path}: no array {name!r} (it has: {', '.join(arrays) or 'none'})"
             )
     x = arrays["x"]
-    if x.ndim != 2 or not np.issubdtype(x.dtype, np.number):
+    if x.ndim != 2 or x.dtype.kind not in "biuf":  # complex would lose its imaginary part
         raise DataFileError(
-            f"{path}: array 'x' must be numbers of shape (samples, features), is "
+            f"{path}: array 'x' must be real numbers of shape (samples, features), is "
             f"{x.dtype} {x.shape}"
         )
     _check_finite(path, "x", x)

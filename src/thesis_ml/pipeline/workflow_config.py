@@ -122,9 +122,16 @@ def check_runs(runs: Iterable, compose) -> None:
     problems = []
     for run in runs:
         try:
-            compose(run.overrides)
+            data = compose(run.overrides)["data"]
         except ConfigError as error:
             problems.append(f"run {run.name}: {error}")
+            continue
+        # the data step's input function reads the file (its digest names the dataset), and
+        # an error raised there reaches the user as a traceback
+        path = Path(data["path"]) if data.get("kind") == "file" else None
+        if path is not None and not path.is_file():
+            found = "a directory, not a file" if path.is_dir() else "no such file"
+            problems.append(f"run {run.name}: data.path={path}: {found}")
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = len(problems) - len(shown)
