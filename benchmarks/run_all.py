@@ -484,9 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where the table goes")
     args = parser.parse_args(argv)
-    previous_path = args.out / "results.json"
-    if args.merge and not (args.only and previous_path.is_file()):
-        parser.error(f"--merge needs --only and an earlier {previous_path} to merge into")
+    results_path = args.out / "results.json"
+    if args.merge and not (args.only and results_path.is_file()):
+        parser.error(f"--merge needs --only and an earlier {results_path} to merge into")
     names = benchmark_names()
     if args.only:
         unknown = sorted(set(args.only) - set(names))
@@ -498,8 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         entries = [run_benchmark(name, args.quick, Path(tmp)) for name in names]
     results = {"machine": machine(), "total_s": time.perf_counter() - start, "benchmarks": entries}
     if args.merge:
-        results = merged(json.loads(previous_path.read_text(encoding="utf-8")), results)
-    atomic_write_text(previous_path, json.dumps(results, indent=2) + "\n")
+        results = merged(json.loads(results_path.read_text(encoding="utf-8")), results)
+    atomic_write_text(results_path, json.dumps(results, indent=2) + "\n")
     table = to_markdown(results)
     atomic_write_text(args.out / "RESULTS.md", table)
     print(table)

@@ -20,7 +20,10 @@ from thesis_ml.data import tabular
 from thesis_ml.data.dataset import Dataset
 from thesis_ml.data.splits import split_problem
 from thesis_ml.errors import UserError
-from thesis_ml.utils.io import file_digest
+from thesis_ml.utils.io import file_digest, why_not_a_file
+
+# what reading a damaged archive raises, header (np.load) or members (decompression)
+NPZ_READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 class DataFileError(UserError):
@@ -51,9 +54,8 @@ def generate(data_cfg: Mapping) -> Dataset:
 
 def read_data_file(path: Path, data_cfg: Mapping) -> tuple[np.ndarray, np.ndarray | None]:
     """Features and targets (None for reconstruction) of a .csv or .npz file."""
-    if not path.is_file():
-        found = "a directory, not a file" if path.is_dir() else "no such file"
-        raise DataFileError(f"data.path={path}: {found}")
+    if problem := why_not_a_file(path):
+        raise DataFileError(f"data.path={path}: {problem}")
     supervised = data_cfg["task"] != "reconstruction"
     if path.suffix == ".csv":
         x, y = _read_csv(path, data_cfg.get("target") if supervised else None, supervised)
@@ -94,17 +96,16 @@ def _read_csv(path: Path, target: str | None, supervised: bool):
 
 
 def _read_npz(path: Path, supervised: bool):
-    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
     try:
         archive = np.load(path, allow_pickle=False)
-    except unreadable as error:
+    except NPZ_READ_ERRORS as error:
         raise DataFileError(f"{path}: not a readable .npz archive ({error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy array saved under .npz
         raise DataFileError(f"{path}: one bare array, not an .npz archive of named arrays")
     try:
         with archive:
             arrays = {name: archive[name] for name in archive.files}
-    except unreadable as error:
+    except NPZ_READ_ERRORS as error:
         raise DataFileError(f"{path}: not a readable .npz archive ({error})") from None
     wanted = ("x", "y") if supervised else ("x",)
     for name in wanted:

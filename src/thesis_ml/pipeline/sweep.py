@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from thesis_ml.errors import UserError
-from thesis_ml.utils.io import file_digest
+from thesis_ml.utils.io import file_digest, why_not_a_file
 
 SEED_KEY = "trainer.seed"
 MAX_NAME_LENGTH = 120
@@ -97,8 +97,8 @@ def data_id(data_config: Mapping) -> str:
     identity = dict(data_config)
     if data_config.get("kind") == "file":
         path = Path(data_config["path"])
-        if not path.is_file():
-            raise SweepError(f"data.path={path}: no such file")
+        if problem := why_not_a_file(path):
+            raise SweepError(f"data.path={path}: {problem}")
         identity["content_sha256"] = file_digest(path)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"{data_config['task']}-{digest[:12]}"

@@ -23,6 +23,7 @@ from pathlib import Path
 from thesis_ml.config import ConfigError, to_struct_config
 from thesis_ml.errors import EXIT_BAD_INPUT, UserError
 from thesis_ml.pipeline.sweep import SweepError
+from thesis_ml.utils.io import why_not_a_file
 
 MAX_PROBLEMS_SHOWN = 10
 _INTEGER = re.compile(r"^[-+]?[0-9]+$")
@@ -129,9 +130,8 @@ def check_runs(runs: Iterable, compose) -> None:
         # the data step's input function reads the file (its digest names the dataset), and
         # an error raised there reaches the user as a traceback
         path = Path(data["path"]) if data.get("kind") == "file" else None
-        if path is not None and not path.is_file():
-            found = "a directory, not a file" if path.is_dir() else "no such file"
-            problems.append(f"run {run.name}: data.path={path}: {found}")
+        if path is not None and (problem := why_not_a_file(path)):
+            problems.append(f"run {run.name}: data.path={path}: {problem}")
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = len(problems) - len(shown)

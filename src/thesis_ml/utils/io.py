@@ -71,6 +71,13 @@ def json_digest(value: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def why_not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file, in a few words; None when it can."""
+    if path.is_file():
+        return None
+    return "a directory, not a file" if path.is_dir() else "no such file"
+
+
 def file_digest(path: Path | str) -> str:
     """SHA-256 of a file's content (an edit changes it, a touch does not)."""
     digest = hashlib.sha256()
