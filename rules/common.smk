@@ -14,11 +14,13 @@ from thesis_ml.search.plan import plan_search
 from thesis_ml.pipeline.workflow_config import (
     check_runs,
     check_stacks,
+    check_sweep_files,
     sweep_errors_exit,
     validate_sweep_config,
 )
 from thesis_ml.tokenizers.codes import code_levels
 
+check_sweep_files(workflow.configfiles)
 with sweep_errors_exit(workflow.configfiles, bool(workflow.config_settings.config)):
     validate_sweep_config(
         config, Path(workflow.basedir) / "workflow_configs/schemas/sweep.schema.yaml"

@@ -97,6 +97,13 @@ BAD_INPUT = [
     ("model=foo", ["model", "mlp"]),
     ("run_dir=${nowhere}", ["run_dir", "nowhere"]),
     ("trainer.loop=foo", ["trainer.loop", "supervised"]),
+    # seeds beyond what numpy and scikit-learn take used to pass the schema and fail later
+    ("trainer.seed=99999999999999999999", ["trainer.seed", "<= 4294967295"]),
+    ("data.seed=4294967296", ["data.seed", "<= 4294967295"]),
+    # malformed overrides: Hydra's parser or its defaults list raised from deep inside
+    ("=3", ["'=3'", "no key before '='", "key=value"]),
+    ("trainer.=3", ["'trainer.=3'", "'.' at column 8", "key=value"]),
+    ("trainer.lr", ["'trainer.lr'", "missing EQUAL", "key=value"]),
 ]
 
 
@@ -114,6 +121,23 @@ def test_bad_input_is_one_message_and_no_run_directory(
         position = err.find(part, position)
         assert position >= 0, (part, err)
     assert not out
+    assert not _leftover_runs(tmp_path) and not _leftover_runs(private_tmp)
+
+
+@pytest.mark.parametrize(
+    ("device", "missing"), [("mps", "backends.mps.is_available"), ("cuda:1", "cuda.device_count")]
+)
+def test_a_device_torch_cannot_reach_is_refused_before_the_run_directory(
+    device, missing, tmp_path, monkeypatch, capsys, private_tmp
+):
+    # as on a machine without it, whatever this one has: mps absent, one CUDA device only
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(f"torch.{missing}", lambda: 1 if "count" in missing else False)
+    monkeypatch.chdir(tmp_path)
+    code = main(["logging.save_artifacts=true", f"trainer.device={device}"])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert err.startswith(f"error: trainer.device: {device}, but torch") and err.count("\n") == 1
     assert not _leftover_runs(tmp_path) and not _leftover_runs(private_tmp)
 
 

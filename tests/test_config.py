@@ -162,7 +162,7 @@ def test_yaml_syntax_error_in_a_config_file_names_the_file_and_line(config_copy)
     lines[3] = "epochs: [20"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
     message = _error([], config_dir=config_copy)
-    assert re.match(rf"{re.escape(str(broken))}:\d+: YAML syntax error", message), message
+    assert re.match(rf"{re.escape(str(broken))}:\d+:\d+: YAML syntax error", message), message
 
 
 def test_interpolation_pointing_nowhere_in_a_config_file_names_the_key(config_copy):
@@ -185,7 +185,7 @@ def test_load_run_config_round_trips_a_saved_config(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("trainer: [1", "cannot read config"), ("- a\n- b\n", "expected a mapping")],
+    [("trainer: [1", ":2:1: YAML syntax error"), ("- a\n- b\n", "expected a mapping")],
 )
 def test_load_run_config_rejects_a_malformed_file_naming_it(tmp_path, text, expected):
     path = tmp_path / "cfg.yaml"

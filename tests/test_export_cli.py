@@ -3,6 +3,7 @@ and the pipeline's opt-in ``export:`` rules, run with real Snakemake, rerun prec
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,38 @@ def test_each_export_step_imports_only_modules_of_its_static_closure(sweep, tmp_
         assert imported <= closure, f"{target} imports outside its closure: {imported - closure}"
         other = EXPORT_STEP_ENTRIES["mlflow" if target == "tensorboard" else "tensorboard"][1]
         assert other not in closure
+
+
+@pytest.mark.parametrize("taken", ["directory", "text file"])
+def test_an_mlflow_store_path_taken_by_something_else_is_named(capsys, tmp_path, sweep, taken):
+    out = tmp_path / "store.db"
+    if taken == "directory":
+        out.mkdir()
+    else:
+        out.write_text("notes, not a database\n")
+    line = _one_error_line(capsys, ["--to", "mlflow", "--out", str(out), str(sweep)])
+    expected = (
+        "a directory, where a file is to be written"
+        if taken == "directory"
+        else ("not an SQLite database")
+    )
+    assert line.startswith(f"error: {out}: {expected}"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.db"]  # nothing half-made
+
+
+def test_a_wrongly_typed_end_record_is_named_before_the_store_is_made(capsys, tmp_path, sweep):
+    source = sweep / "runs" / "activation-relu__seed-0"
+    run_dir = tmp_path / "edited"
+    run_dir.mkdir()
+    (run_dir / "cfg.yaml").write_bytes((source / "cfg.yaml").read_bytes())
+    (run_dir / "facts").mkdir()
+    (run_dir / "facts" / "scalars.csv").write_bytes((source / "facts/scalars.csv").read_bytes())
+    lines = (source / "facts" / "events.jsonl").read_text().splitlines()
+    end = json.loads(lines[-1])
+    end["best"]["epoch"] = str(end["best"]["epoch"])  # the export computes with it
+    lines[-1] = json.dumps(end)
+    (run_dir / "facts" / "events.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "store" / "mlflow.db"
+    line = _one_error_line(capsys, ["--to", "mlflow", "--out", str(out), str(run_dir)])
+    assert f"events.jsonl:{len(lines)}: on_train_end: 'best' is" in line
+    assert not out.parent.exists()

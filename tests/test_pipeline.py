@@ -193,6 +193,23 @@ def test_broken_workflow_config_fails_before_any_job_naming_the_key(tmp_path, br
     assert not (workdir / "results").exists()
 
 
+def test_a_key_given_twice_in_the_sweep_file_is_refused_naming_its_line(tmp_path):
+    # YAML keeps the last of two equal keys silently: half of this grid would not run
+    workdir = copy_workflow(tmp_path / "twice")
+    path = write_sweep(workdir, TINY_SWEEP)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(f"{text}grid:\n  model.activation: [gelu]\n", encoding="utf-8")
+    line = text.count("\n") + 1
+    first = 1 + text.splitlines().index("grid:")
+    result = snakemake(workdir, "--cores", "1", *CONFIGFILE, check=False)
+    assert result.returncode == 2
+    message = [line for line in result.stderr.splitlines() if not line.startswith("Using ")]
+    assert message == [
+        f"error: {CONFIGFILE[1]}:{line}:1: key 'grid' given twice (first on line {first})"
+    ], result.stderr
+    assert not (workdir / "results").exists()
+
+
 def test_single_run_target_builds_only_that_run(tmp_path):
     workdir = copy_workflow(tmp_path / "single")
     write_sweep(workdir, TINY_SWEEP)

@@ -291,6 +291,40 @@ def test_cli_json_report_and_bad_input(tmp_path, capsys):
     assert "cfg.yaml: missing" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--json", "{run}"], "{run}: a directory, where a file is to be written"),
+        (["logging.bogus=1"], "logging.bogus: unknown key; allowed keys of logging: "),
+        (["logging.dpi.x=1"], "logging.dpi.x: logging.dpi is a value"),
+        (["logging.fig_format=["], "override 'logging.fig_format=[': no viable alternative"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_leaves_the_figures(tmp_path, capsys, argv, expected):
+    write_config(tmp_path)
+    write_ae_facts(tmp_path)
+    assert plots_main([str(tmp_path)]) == 0
+    figures = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    capsys.readouterr()
+    assert plots_main([str(tmp_path), *(a.format(run=tmp_path) for a in argv)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected.format(run=tmp_path)}") and err.count("\n") == 1, err
+    assert "hydra.cc" not in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == figures
+
+
+def test_a_file_where_the_figures_directory_goes_is_named(tmp_path, capsys):
+    write_config(tmp_path)
+    write_ae_facts(tmp_path)
+    (tmp_path / "figures").write_text("not a directory")
+    assert plots_main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'figures'}: a file, where the directory " + (
+        f"{tmp_path / 'figures'} is to be made; move it or choose another path\n"
+    )
+    assert (tmp_path / "figures").read_text() == "not a directory"
+
+
 def test_training_never_imports_matplotlib(tmp_path):
     code = (
         "import sys\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import random
@@ -273,15 +274,42 @@ def _empty_scalars(run: Path) -> str:
 def _directory_for_events(run: Path) -> str:
     (run / "facts/events.jsonl").unlink()
     (run / "facts/events.jsonl").mkdir()
-    return "events.jsonl: is a directory"
+    return "events.jsonl: a directory, not a file"
 
 
 def _bad_cfg(run: Path) -> str:
     (run / "cfg.yaml").write_text("trainer: {epochs: [unclosed\n")
-    return "cfg.yaml"
+    return "cfg.yaml:2:1: YAML syntax error"  # one line, with line and column
 
 
-DAMAGES = [_cut_scalars, _cut_event, _non_utf8, _empty_scalars, _directory_for_events, _bad_cfg]
+def _wrongly_typed_end(run: Path) -> str:
+    path = run / "facts/events.jsonl"
+    lines = path.read_text().splitlines()
+    end = json.loads(lines[-1])
+    end["epochs"] = str(end["epochs"])  # the readers compute with it
+    path.write_text("\n".join([*lines[:-1], json.dumps(end)]) + "\n")
+    return f"events.jsonl:{len(lines)}: on_train_end: 'epochs'"
+
+
+def _beyond_float32(run: Path) -> str:
+    path = run / "facts/scalars.csv"
+    header, first, *rest = path.read_text().splitlines()
+    cells = first.split(",")
+    cells[header.split(",").index("loss")] = "1e308"  # matplotlib's ticks overflow on it
+    path.write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+    return "scalars.csv:2: column 'loss'"
+
+
+DAMAGES = [
+    _cut_scalars,
+    _cut_event,
+    _non_utf8,
+    _empty_scalars,
+    _directory_for_events,
+    _bad_cfg,
+    _wrongly_typed_end,
+    _beyond_float32,
+]
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=lambda d: d.__name__.strip("_"))

@@ -84,6 +84,21 @@ def test_an_explicit_out_dir_writes_where_it_says_and_records_who_wrote_it(sweep
     assert document["written_by"] == "user"
 
 
+@pytest.mark.parametrize("where", ["the out_dir", "a parent of it"])
+def test_an_out_dir_taken_by_a_file_is_named_and_nothing_written(sweep, capsys, where):
+    taken = sweep.parent / "taken"
+    taken.write_text("notes\n")
+    out_dir = taken if where == "the out_dir" else taken / "report"
+    before = _tree(sweep.parent)
+    assert report_main([f"inputs.sweep_dir={sweep}", f"outputs.out_dir={out_dir}"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {taken}: a file, where the directory {out_dir} is to be made; move it or "
+        "choose another path\n"
+    )
+    assert _tree(sweep.parent) == before
+
+
 def test_corrected_readme_commands_write_beside_the_pipelines_report(sweep):
     runs = sweep / "runs"
     build_report(runs, sweep / "report", written_by=WRITTEN_BY_PIPELINE)

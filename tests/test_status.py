@@ -98,3 +98,19 @@ def test_a_sweep_directory_that_does_not_exist_is_refused(tmp_path):
         result.stderr
         == f"error: {tmp_path / 'nope'}: no such sweep directory (expected results/<sweep>)\n"
     )
+
+
+@pytest.mark.parametrize("damage", ["not UTF-8", "a directory"])
+def test_an_unreadable_plan_file_is_named(tmp_path, damage):
+    sweep = tmp_path / "sweep"
+    _run(sweep, "a", "completed")
+    plan = sweep / "planned_runs.txt"
+    if damage == "a directory":
+        plan.mkdir()
+        expected = f"{plan}: a directory, not a file"
+    else:
+        plan.write_bytes(b"a\n\xff\xfe\n")
+        expected = f"{plan}:2: not UTF-8 text"
+    with pytest.raises(UserError) as refused:
+        sweep_status(sweep)
+    assert str(refused.value).startswith(expected), refused.value

@@ -78,7 +78,7 @@ def _bad_files(tmp_path) -> dict:
     rare = [*good[:100], ",".join(["0.1", "0.2", "0.3", "7"]), *good[100:]]
     cases["rare class"] = (
         [csv_case("rare", rows=rare), "data.task=multiclass"],
-        ["rare.csv", "class", "needs at least 3"],
+        ["rare.csv", "class 7 has 1 sample(s)", "needs at least 3"],
     )
     np.savez(tmp_path / "nox.npz", features=x)
     cases["npz without x"] = ([f"data.path={tmp_path / 'nox.npz'}"], ["nox.npz", "no array 'x'"])
@@ -101,6 +101,20 @@ def _bad_files(tmp_path) -> dict:
         ["onlytarget.csv", "no feature columns"],
     )
     cases["a directory"] = ([f"data.path={tmp_path}"], [str(tmp_path), "a directory"])
+    huge = [*good[:3], "1e200,1.0,2.0,0", "-1.5e200,1.0,2.0,1", *good[5:]]
+    cases["variance past float64"] = (
+        [csv_case("huge", rows=huge)],
+        ["huge.csv", "a: its variance overflows float64", "rescale"],
+    )
+    cases["values past float32"] = (
+        [csv_case("past32", rows=[*good[:3], "1.0,1.0,1e39,0", *good[4:]]), "data.scaling=none"],
+        ["past32.csv", "c: values beyond float32's range", "data.scaling=standardize"],
+    )
+    np.savez(tmp_path / "hugey.npz", x=x, y=np.where(np.arange(len(y)) % 3 == 0, 1e300, y))
+    cases["regression target past float64"] = (
+        [f"data.path={tmp_path / 'hugey.npz'}", "data.task=regression"],
+        ["hugey.npz", "the target: its variance overflows float64"],
+    )
     return cases
 
 
@@ -119,6 +133,9 @@ BAD = [
     "no features",
     "only the target column",
     "a directory",
+    "variance past float64",
+    "values past float32",
+    "regression target past float64",
 ]
 
 

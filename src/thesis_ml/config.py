@@ -19,6 +19,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from thesis_ml.config_schema import schema_problems, unknown_key_message
 from thesis_ml.data.splits import split_problem
 from thesis_ml.errors import UserError
+from thesis_ml.utils.yaml_file import yaml_problem
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = PACKAGE_DIR / "configs"
@@ -165,11 +166,50 @@ def compose_unresolved(
     from hydra import initialize_config_dir
 
     overrides = list(overrides)
+    check_override_syntax(overrides)
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base=None):
             return hydra_compose(config_name=config_name, overrides=overrides)
     except _hydra_errors() as error:
         raise ConfigError(explain_hydra_error(error, overrides)) from None
+
+
+OVERRIDE_GRAMMAR = (
+    "write key=value (trainer.lr=0.01), group=option (model=mlp), +key=value to add a key "
+    "or ~key to delete one"
+)
+
+
+def check_override_syntax(overrides: list[str]) -> None:
+    """Each override parsed by Hydra's own grammar before composing, so that a malformed one
+    (a space in its key, no ``=``, an empty key that Hydra would take for a config group) is
+    one message naming it rather than a parser dump or a ValueError from deep in Hydra."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            (parsed,) = parser.parse_overrides([override])
+        except OverrideParseException as error:
+            raise ConfigError(
+                f"override {override!r}: {_parse_failure(str(error), override)}; {OVERRIDE_GRAMMAR}"
+            ) from None
+        if not parsed.key_or_group:
+            raise ConfigError(f"override {override!r}: no key before '='; {OVERRIDE_GRAMMAR}")
+
+
+def _parse_failure(message: str, override: str) -> str:
+    """What Hydra's override parser found, without its caret drawing and documentation link:
+    the lexer's column, or the parser's one-line reason (``missing EQUAL at '<EOF>'``)."""
+    lexer = "LexerNoViableAltException: "
+    lines = [line for line in message.splitlines() if line.strip() and not line.startswith("See ")]
+    if lines[0].startswith(lexer) and len(lines) > 1 and "^" in lines[1]:
+        column = lines[1].index("^") - len(lexer)
+        if 0 <= column < len(override):
+            return f"unexpected {override[column]!r} at column {column + 1}"
+    reasons = [line for line in lines if not line.startswith(("Error parsing override", lexer))]
+    return reasons[0] if reasons else "not an override"
 
 
 def _hydra_errors() -> tuple[type[BaseException], ...]:
@@ -248,8 +288,7 @@ def explain_hydra_error(error: Exception, overrides: list[str]) -> str:
             f"{SWEEP_HINT}"
         )
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        return f"{mark.name}:{mark.line + 1}: YAML syntax error: {error.problem}"
+        return yaml_problem(error.problem_mark.name, error)
     paragraph = str(error).strip().split("\n\n")[0].split("\nConfig search path:")[0]
     message = ": ".join(line for line in paragraph.splitlines() if not line.startswith("See "))
     shown = " ".join(overrides) if overrides else "(no overrides)"

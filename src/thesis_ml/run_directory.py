@@ -30,6 +30,7 @@ from thesis_ml.config import ConfigError, to_struct_config, validate
 from thesis_ml.errors import UserError
 from thesis_ml.facts import FACTS_SUBDIR, SCALARS_FILE, FactsError
 from thesis_ml.utils.io import atomic_write, atomic_write_text
+from thesis_ml.utils.yaml_file import load_yaml_file
 
 CONFIG_FILE = "cfg.yaml"
 MODEL_FILE = "model.pt"
@@ -162,12 +163,9 @@ def read_config(run_dir: Path | str, validated: bool = True) -> dict:
 
 def read_config_file(path: Path | str, validated: bool = True) -> dict:
     path = Path(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: missing; is {path.parent} a run directory?") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read config: {error}") from None
+    if not path.exists():
+        raise ConfigError(f"{path}: missing; is {path.parent} a run directory?")
+    data = load_yaml_file(path, ConfigError, loader=_YAML_LOADER)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of config groups, got {type(data).__name__}")
     if validated:

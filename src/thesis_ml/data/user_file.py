@@ -32,7 +32,7 @@ class DataFileError(UserError):
 
 def generate(data_cfg: Mapping) -> Dataset:
     path = Path(data_cfg["path"])
-    x, y = read_data_file(path, data_cfg)
+    x, y, columns = read_data_file(path, data_cfg)
     problem = split_problem({**data_cfg, "n_samples": len(x)})
     if problem:
         raise DataFileError(f"{path}: {len(x)} samples: {problem}")
@@ -47,25 +47,29 @@ def generate(data_cfg: Mapping) -> Dataset:
                 f"{path}: data.task=binary needs 2 classes, the target has {len(classes)}"
             )
     try:
-        return tabular.prepare(config, x, y, meta)
+        return tabular.prepare(config, x, y, meta, columns=columns)
     except UserError as error:
         raise DataFileError(f"{path}: {error}") from None
 
 
-def read_data_file(path: Path, data_cfg: Mapping) -> tuple[np.ndarray, np.ndarray | None]:
-    """Features and targets (None for reconstruction) of a .csv or .npz file."""
+def read_data_file(
+    path: Path, data_cfg: Mapping
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Features, targets (None for reconstruction) and the features' names (a CSV's header, an
+    npz's ``x[:, j]``) of a .csv or .npz file."""
     if problem := why_not_a_file(path):
         raise DataFileError(f"data.path={path}: {problem}")
     supervised = data_cfg["task"] != "reconstruction"
     if path.suffix == ".csv":
-        x, y = _read_csv(path, data_cfg.get("target") if supervised else None, supervised)
+        x, y, columns = _read_csv(path, data_cfg.get("target") if supervised else None, supervised)
     elif path.suffix == ".npz":
         x, y = _read_npz(path, supervised)
+        columns = [f"x[:, {j}]" for j in range(x.shape[1])]
     else:
         raise DataFileError(f"data.path={path}: expected a .csv or .npz file")
     if x.shape[1] == 0:
         raise DataFileError(f"{path}: no feature columns (a model needs at least one input)")
-    return x, y
+    return x, y, columns
 
 
 def _read_csv(path: Path, target: str | None, supervised: bool):
@@ -90,9 +94,10 @@ def _read_csv(path: Path, target: str | None, supervised: bool):
         for column, (name, cell) in enumerate(zip(header, row, strict=True)):
             values[line - 2, column] = _number(cell, f"{path}:{line}: column {name!r}")
     if target is None:
-        return values, None
+        return values, None, header
     index = header.index(target)
-    return np.delete(values, index, axis=1), values[:, index]
+    features = [name for name in header if name != target]
+    return np.delete(values, index, axis=1), values[:, index], features
 
 
 def _read_npz(path: Path, supervised: bool):

@@ -38,6 +38,7 @@ from mlflow.utils.validation import (
 
 from thesis_ml.export import SQLITE, ExportError
 from thesis_ml.export.runs import ExportRun
+from thesis_ml.utils.io import check_writable_file
 
 ARTIFACTS_DIR = "mlflow-artifacts"  # beside the store's file
 STATUS_TAG = "thesis_ml.status"
@@ -56,7 +57,8 @@ def export_mlflow(runs: Sequence[ExportRun], db: Path, experiment: str) -> dict[
     """Write the runs into the store ``db`` under ``experiment``; run name -> what was done
     (``new``, ``replaced`` or ``unchanged``)."""
     try:
-        db.parent.mkdir(parents=True, exist_ok=True)
+        check_writable_file(db)
+        _refuse_other_files(db)
         client = MlflowClient(tracking_uri=f"{SQLITE}{db}")
         experiment_id = _experiment_id(client, experiment, db.parent / ARTIFACTS_DIR)
         records = _records_by_name(client, experiment_id)
@@ -74,6 +76,20 @@ def export_mlflow(runs: Sequence[ExportRun], db: Path, experiment: str) -> dict[
     except (OSError, MlflowException) as error:
         raise ExportError(f"{db}: cannot write the MLflow store ({error})") from None
     return done
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+
+
+def _refuse_other_files(db: Path) -> None:
+    """An existing file that is no SQLite database (a store is one) is refused before MLflow
+    would try to migrate it, which fails deep in SQLAlchemy."""
+    if db.is_file() and db.stat().st_size:
+        with db.open("rb") as handle:
+            if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+                raise ExportError(
+                    f"{db}: not an SQLite database, so no MLflow store; name a new file or a store"
+                )
 
 
 def _experiment_id(client: MlflowClient, name: str, artifacts: Path) -> str:

@@ -22,6 +22,7 @@ from thesis_ml.facts import (
     SCALARS_FILE,
     RunFacts,
     facts_dir,
+    is_number,
     read_events,
     read_scalars,
     run_facts,
@@ -116,7 +117,7 @@ class ExportRun:
             numbers += [
                 Scalar(f"{section}/{key}", epoch, self.end_time, float(value))
                 for key, value in weights.items()
-                if key.startswith(("val_", "test_")) and _is_number(value)
+                if key.startswith(("val_", "test_")) and is_number(value)
             ]
         return numbers
 
@@ -140,10 +141,6 @@ def figure_step(path: Path, last_epoch: int) -> tuple[str, int]:
     epoch 3; a name without an epoch is the run's last epoch's."""
     match = EPOCH_SUFFIX.fullmatch(path.stem)
     return (match["name"], int(match["epoch"])) if match else (path.stem, last_epoch)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def run_dirs_of(sources: Sequence[Path | str]) -> list[Path]:

@@ -29,7 +29,13 @@ from thesis_ml.facts.layout import (
     facts_dir,
     json_safe,
 )
-from thesis_ml.facts.reader import final_event, read_events, read_recon_examples, read_scalars
+from thesis_ml.facts.reader import (
+    final_event,
+    is_number,
+    read_events,
+    read_recon_examples,
+    read_scalars,
+)
 from thesis_ml.facts.run import RunFacts, load_run_facts, run_facts
 from thesis_ml.facts.writer import FactsWriter
 
@@ -52,6 +58,7 @@ __all__ = [
     "RunFacts",
     "facts_dir",
     "final_event",
+    "is_number",
     "json_safe",
     "load_run_facts",
     "read_events",

@@ -48,6 +48,30 @@ END_STATUSES = (*FINISHED_STATUSES, "diverged", PAUSED)
 # What a run is compared against (on_train_start "yardsticks"), in the order reports show them.
 YARDSTICKS = ("optimum", "lower_bound", "linear_reference", "quantizer_reference")
 
+# The type of each documented event field (docs/facts.md), checked on reading so that a record
+# edited by hand is a FactsError naming its line, not a TypeError in whichever reader uses it.
+# null stands for "not measured" everywhere; ``weights`` is an object of an int ``epoch`` and
+# numbers (``best`` and ``final``); ``objects`` is an object of objects (yardsticks by name).
+EVENT_FIELD_TYPES = {
+    "on_train_start": {
+        "epochs": "int", "n_params": "int", "yardsticks": "objects", "reference_kind": "string",
+        "omitted_yardsticks": "object", "provenance": "object", "task": "string",
+        "device": "string", "data": "object", "tokenizer": "string", "compression": "object",
+        "stacked_with": "list",
+    },
+    "on_validation_end": {"epoch": "int", "metrics": "object"},
+    "on_epoch_end": {
+        "epoch": "int", "train": "object", "val": "object", "epoch_time_s": "number",
+        "wall_time_s": "number", "lr": "number",
+    },
+    "on_train_end": {
+        "status": "string", "reason": "string", "run_dir": "string", "epochs": "int",
+        "final": "weights", "best": "weights", "weights": "object", "yardsticks": "objects",
+        "reference_kind": "string", "omitted_yardsticks": "object", "gap": "object",
+        "n_params": "int", "wall_time_s": "number", "samples_per_s": "number",
+    },
+}  # fmt: skip
+
 Listener = Callable[[str, dict], None]
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from thesis_ml.facts.layout import (
+    EVENT_FIELD_TYPES,
     EVENTS_FILE,
     INT_COLUMNS,
     RECON_EXAMPLES_FILE,
@@ -18,22 +20,14 @@ from thesis_ml.facts.layout import (
     FactsError,
     facts_dir,
 )
+from thesis_ml.utils.io import read_user_text
+
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _complete_lines(path: Path) -> list[str]:
     """The file's lines, without a torn last line (one that was cut before its newline)."""
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise FactsError(f"{path}: is a directory, expected a file") from None
-    except FileNotFoundError:
-        raise FactsError(f"{path}: missing") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise FactsError(f"{path}:{line}: not UTF-8 text ({error.reason})") from None
-    lines = text.split("\n")
+    lines = read_user_text(path, FactsError).split("\n")
     return lines[:-1]  # the part after the last newline is empty or torn
 
 
@@ -50,8 +44,51 @@ def read_events(run_dir: Path | str) -> list[dict]:
             raise FactsError(f"{path}:{number}: not a JSON object ({error.msg})") from None
         if not isinstance(record, dict) or "event" not in record:
             raise FactsError(f"{path}:{number}: expected an object with an 'event' key")
+        if problem := _field_problem(record):
+            raise FactsError(f"{path}:{number}: {record['event']}: {problem}")
         events.append(record)
     return events
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_weights(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        item is None or (_is_int(item) if key == "epoch" else is_number(item))
+        for key, item in value.items()
+    )
+
+
+FIELD_CHECKS = {
+    "int": (_is_int, "an integer"),
+    "number": (is_number, "a number"),
+    "string": (lambda value: isinstance(value, str), "a string"),
+    "list": (lambda value: isinstance(value, list), "a list"),
+    "object": (lambda value: isinstance(value, dict), "an object"),
+    "objects": (
+        lambda value: isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()),
+        "an object of objects",
+    ),
+    "weights": (_is_weights, "an object of an integer epoch and numbers"),
+}
+
+
+def _field_problem(record: dict) -> str | None:
+    """What is wrongly typed in a record, by docs/facts.md; None when nothing is. Unknown
+    events and keys are left alone (the loops may add them)."""
+    fields = {"time": "number", **EVENT_FIELD_TYPES.get(record["event"], {})}
+    for key, kind in fields.items():
+        value = record.get(key)
+        check, expected = FIELD_CHECKS[kind]
+        if value is not None and not check(value):
+            return f"{key!r} is {json.dumps(value)[:60]}, expected {expected}"
+    return None
 
 
 def read_scalars(run_dir: Path | str, required: Iterable[str] = ()) -> list[dict]:
@@ -87,9 +124,13 @@ def _parse_scalar(column: str, value: str) -> Any:
     if value == "":
         return None
     try:
-        return int(value) if column in INT_COLUMNS else float(value)
+        number = int(value) if column in INT_COLUMNS else float(value)
     except ValueError:
         raise ValueError(f"column {column!r}: {value!r} is not a number") from None
+    if math.isfinite(number) and abs(number) > FLOAT32_MAX:
+        # the runs measure in float32, which has no such number; plotting it would overflow
+        raise ValueError(f"column {column!r}: {value} is beyond float32's range (3.4e38)")
+    return number
 
 
 def final_event(events: list[dict]) -> dict | None:

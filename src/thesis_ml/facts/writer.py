@@ -23,7 +23,7 @@ from thesis_ml.facts.layout import (
     facts_dir,
     json_safe,
 )
-from thesis_ml.utils.io import atomic_write_text
+from thesis_ml.utils.io import atomic_write_text, make_dirs
 
 MAX_STORED_EXAMPLES = 8
 
@@ -40,7 +40,7 @@ class FactsWriter:
     ) -> None:
         """``append``: continue the files of a resumed run (see ``train.checkpoint``)."""
         self.dir = facts_dir(run_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.dir)
         self.listeners = list(listeners)
         mode = "a" if append else "w"
         self._events = (self.dir / EVENTS_FILE).open(mode, encoding="utf-8")

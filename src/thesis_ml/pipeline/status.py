@@ -18,6 +18,7 @@ from pathlib import Path
 
 from thesis_ml.errors import UserError
 from thesis_ml.facts import FINISHED_STATUSES, FactsError, final_event, read_events
+from thesis_ml.utils.io import read_user_text
 
 PLAN_FILE = "planned_runs.txt"
 # A run with facts but no on_train_end is still running, or was killed (Snakemake reruns it).
@@ -51,7 +52,7 @@ def sweep_status(sweep_dir: Path | str) -> tuple[dict[str, list[str]], bool]:
     if not sweep_dir.is_dir():
         raise UserError(f"{sweep_dir}: no such sweep directory (expected results/<sweep>)")
     plan_file = sweep_dir / PLAN_FILE
-    planned = plan_file.read_text(encoding="utf-8").split() if plan_file.is_file() else None
+    planned = read_user_text(plan_file).split() if plan_file.exists() else None
     with_facts = {facts.parent.name for facts in (sweep_dir / "runs").glob("*/facts")}
     states: dict[str, list[str]] = {}
     for name in sorted(with_facts | set(planned or ())):

@@ -21,9 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from thesis_ml.config import ConfigError, to_struct_config
-from thesis_ml.errors import EXIT_BAD_INPUT, UserError
+from thesis_ml.errors import EXIT_BAD_INPUT, UserError, exit_status
 from thesis_ml.pipeline.sweep import SweepError
 from thesis_ml.utils.io import why_not_a_file
+from thesis_ml.utils.yaml_file import load_yaml_file
 
 MAX_PROBLEMS_SHOWN = 10
 _INTEGER = re.compile(r"^[-+]?[0-9]+$")
@@ -36,10 +37,25 @@ def sweep_errors_exit(sweep_files: Sequence[Path | str], command_line_config: bo
     try:
         yield
     except UserError as error:
-        sources = [os.path.relpath(path) for path in sweep_files]
+        sources = [shown_path(path) for path in sweep_files]
         sources += ["--config"] if command_line_config else []
         print(f"error: {' + '.join(sources) or 'workflow config'}: {error}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def shown_path(path: Path | str) -> str:
+    """``path`` as a user would type it: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def check_sweep_files(sweep_files: Sequence[Path | str]) -> None:
+    """Read each sweep file again with the key-checking loader, exiting with its one message:
+    Snakemake's own loader keeps the last of a key given twice without a word."""
+    for path in sweep_files:
+        code = exit_status(lambda path=path: load_yaml_file(shown_path(path), SweepError))
+        if code:
+            raise SystemExit(code)
 
 
 def validate_sweep_config(config: dict, schema_path: Path | str) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from thesis_ml.cli import setup_logging
-from thesis_ml.config import ConfigError, compose, group_options, validate
+from thesis_ml.config import ConfigError, check_override_syntax, compose, group_options, validate
+from thesis_ml.config_schema import unknown_key_message
 from thesis_ml.errors import exit_status
 from thesis_ml.plots import exit_without_teardown
 from thesis_ml.plots.render import log_skips, render_run
@@ -56,13 +57,10 @@ def render_one(run_dir: Path, overrides: list[str], json_path: Path | None) -> N
 def render_config(run_dir: Path, overrides: list[str]) -> DictConfig:
     """The run's ``cfg.yaml`` with ``logging`` overrides applied (a preset first, then keys)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
 
     cfg = load_run_config(Path(run_dir) / CONFIG_FILE)
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-    except HydraException as error:
-        raise ConfigError(f"cannot parse overrides {' '.join(overrides)}: {error}") from None
+    check_override_syntax(list(overrides))
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
     for override in sorted(parsed, key=lambda o: o.key_or_group != "logging"):
         key = override.key_or_group
         if key == "logging":
@@ -71,10 +69,8 @@ def render_config(run_dir: Path, overrides: list[str]) -> DictConfig:
             cfg.logging = preset
             OmegaConf.set_struct(cfg, True)
         elif key.startswith("logging."):
-            try:
-                OmegaConf.update(cfg, key, override.value(), merge=False)
-            except Exception as error:  # an unknown key in struct mode
-                raise ConfigError(f"{key}: {error}") from None
+            _check_known(cfg, key)
+            OmegaConf.update(cfg, key, override.value(), merge=False)
         else:
             raise ConfigError(
                 f"{key}: re-rendering may change only logging (logging=PRESET or logging.KEY=...); "
@@ -82,6 +78,18 @@ def render_config(run_dir: Path, overrides: list[str]) -> DictConfig:
             )
     validate(cfg)
     return cfg
+
+
+def _check_known(cfg: DictConfig, key: str) -> None:
+    """``key`` names a key of the run's config, else the first unknown part of it is named."""
+    parts, node = key.split("."), cfg
+    for depth, part in enumerate(parts, start=1):
+        if not isinstance(node, DictConfig):
+            parent = ".".join(parts[: depth - 1])
+            raise ConfigError(f"{key}: {parent} is a value ({node}), not a group of keys")
+        if part not in node:
+            raise ConfigError(unknown_key_message(".".join(parts[:depth]), [str(k) for k in node]))
+        node = node[part]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -44,7 +44,7 @@ from thesis_ml.reports.settings import (
 )
 from thesis_ml.reports.summary import rows_to_frame, scalars_frame, summary_rows
 from thesis_ml.reports.tokenizer_runs import tokenizer_runs
-from thesis_ml.utils.io import atomic_write, atomic_write_text
+from thesis_ml.utils.io import atomic_write, atomic_write_text, make_dirs
 
 FIGURES_SUBDIR = "figures"
 RANKING_CSV = "tokenizer_ranking.csv"  # beside summary.csv, header only without discrete runs
@@ -176,7 +176,7 @@ def _write(
     _write_csv(files[1], list(RANKING_COLUMNS), ranking)
     atomic_write_text(files[2], json.dumps(json_safe(document), indent=1) + "\n")
     # The pipeline declares the directory as an output, whichever figures apply.
-    (out_dir / FIGURES_SUBDIR).mkdir(exist_ok=True)
+    make_dirs(out_dir / FIGURES_SUBDIR)
     for name, content in figures.items():
         path = out_dir / FIGURES_SUBDIR / name
         with atomic_write(path, "wb") as handle:

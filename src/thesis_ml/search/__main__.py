@@ -18,10 +18,8 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 import optuna
-import yaml
 
 from thesis_ml.errors import exit_status
 from thesis_ml.search import SearchError
@@ -32,6 +30,7 @@ from thesis_ml.search.rounds import read_round, told_path, write_promoted
 from thesis_ml.search.study import propose_round, tell_round
 from thesis_ml.search.table import search_status, write_trial_table
 from thesis_ml.utils.io import atomic_write_text
+from thesis_ml.utils.yaml_file import load_yaml_file
 
 
 def load_plan(args: argparse.Namespace, check_keys: bool) -> SearchPlan:
@@ -62,12 +61,7 @@ def _read_workflow(args: argparse.Namespace) -> object:
             raise SearchError(f"--workflow-json: not JSON ({error})") from None
     if not args.sweep_file:
         raise SearchError("SWEEP_FILE: give the sweep file (or --workflow-json)")
-    try:
-        return yaml.safe_load(Path(args.sweep_file).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SearchError(f"{args.sweep_file}: cannot read it ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise SearchError(f"{args.sweep_file}: not YAML ({error})") from None
+    return load_yaml_file(args.sweep_file, SearchError)
 
 
 def propose(args: argparse.Namespace) -> None:

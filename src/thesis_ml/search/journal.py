@@ -13,6 +13,7 @@ from pathlib import Path
 import optuna
 
 from thesis_ml.search.section import SearchConfig
+from thesis_ml.utils.io import make_dirs
 
 JOURNAL_FILE = "study.journal"
 STUDY_NAME = "search"
@@ -38,7 +39,7 @@ def load_study(search_dir: Path | str) -> optuna.Study | None:
 
 def writable_study(search: SearchConfig, search_dir: Path) -> optuna.Study:
     path = search_dir / JOURNAL_FILE
-    search_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(search_dir)
     _drop_torn_tail(path)
     storage = _storage(path)
     # create_study(load_if_exists=True) would append a record on every call: create it once.

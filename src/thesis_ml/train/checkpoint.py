@@ -144,7 +144,6 @@ def seed_checkpoint(source_run_dir: Path | str, run_dir: Path | str, digest: str
         raise ConfigError(
             f"{where}: its checkpoint was written under another config than this run's"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(target, "wb") as handle:
         handle.write(data)
 

@@ -42,20 +42,33 @@ LIVE_PLOTS_MODULE = "thesis_ml.plots.live"
 
 
 def select_device(name: str) -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; anything else is taken as given."""
-    if name != "auto":
-        device = torch.device(name)
-        if device.type == "cuda" and not torch.cuda.is_available():
+    """``auto`` picks cuda, then mps, then cpu; anything else is taken as given, once this torch
+    is known to reach it (before the run directory is touched)."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.device: {name}, but torch {torch.__version__} sees no CUDA device "
+            "(a CPU build of torch, or no driver); use trainer.device=auto or cpu"
+        )
+    if device.type == "cuda" and device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
             raise ConfigError(
-                f"trainer.device: {name}, but torch {torch.__version__} sees no CUDA device "
-                "(a CPU build of torch, or no driver); use trainer.device=auto or cpu"
+                f"trainer.device: {name}, but torch sees {count} CUDA device(s), "
+                f"cuda:0 to cuda:{count - 1}"
             )
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            f"trainer.device: {name}, but torch {torch.__version__} has no usable MPS backend "
+            "(Apple silicon with macOS 12.3+ only); use trainer.device=auto or cpu"
+        )
+    return device
 
 
 def forward_precision(device: torch.device, precision: str) -> Autocast:

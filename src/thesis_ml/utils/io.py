@@ -13,6 +13,38 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from thesis_ml.errors import UserError
+
+
+class OutputPathError(UserError):
+    """An output whose path is taken by something else: a directory where a file is to be
+    written, or a file where a directory is to be made. Raised before anything is written."""
+
+
+def make_dirs(path: Path | str) -> Path:
+    """``mkdir -p``, with a file in the way named as the culprit instead of an OSError."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in (path, *path.parents) if p.exists() and not p.is_dir())
+        raise OutputPathError(
+            f"{blocker}: a file, where the directory {path} is to be made; move it or choose "
+            "another path"
+        ) from None
+    return path
+
+
+def check_writable_file(path: Path | str) -> Path:
+    """``path`` can become a file: its directories made, no directory under its name."""
+    path = Path(path)
+    make_dirs(path.parent)
+    if path.is_dir():
+        raise OutputPathError(
+            f"{path}: a directory, where a file is to be written; name a file path"
+        )
+    return path
+
 
 @contextlib.contextmanager
 def atomic_write(
@@ -24,8 +56,7 @@ def atomic_write(
     also flushes the data to disk before the rename (a power cut then keeps the new file too);
     caches that can be recomputed skip that cost.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_writable_file(path)
     binary = "b" in mode
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -60,8 +91,7 @@ def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None
 def open_log(path: Path | str) -> IO[str]:
     """A log opened for writing as its job goes (line-buffered, read while the job runs, so
     not atomic: a killed job leaves the lines it printed, which is what a reader needs)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "w", encoding="utf-8", buffering=1)
+    return open(check_writable_file(path), "w", encoding="utf-8", buffering=1)
 
 
 def json_digest(value: object) -> str:
@@ -76,6 +106,20 @@ def why_not_a_file(path: Path) -> str | None:
     if path.is_file():
         return None
     return "a directory, not a file" if path.is_dir() else "no such file"
+
+
+def read_user_text(path: Path | str, error: type[UserError] = UserError) -> str:
+    """A text file a user may have edited or replaced, as UTF-8; ``error`` names the file (and
+    the line of a byte that is not UTF-8) instead of an OSError or UnicodeDecodeError."""
+    path = Path(path)
+    if problem := why_not_a_file(path):
+        raise error(f"{path}: {problem}")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as decode_error:
+        line = raw[: decode_error.start].count(b"\n") + 1
+        raise error(f"{path}:{line}: not UTF-8 text ({decode_error.reason})") from None
 
 
 def file_digest(path: Path | str) -> str:
