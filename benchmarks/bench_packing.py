@@ -183,6 +183,30 @@ def slurm_rows(root: Path, n_runs: int, per_job: int, ways: tuple[str, ...]) -> 
     return rows
 
 
+class PublishedRows(list):
+    """The rows measured so far, rewritten to the --json file whenever rows are added: the
+    SLURM phases take most of the hour, and a run stopped by a timeout keeps the rest."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__()
+        self.path = path
+
+    def append(self, row: dict) -> None:
+        super().append(row)
+        self._publish()
+
+    def __iadd__(self, rows):
+        super().__iadd__(rows)
+        self._publish()
+        return self
+
+    def _publish(self) -> None:
+        if self.path is not None:
+            partial = self.path.with_name(f".{self.path.name}.tmp")
+            partial.write_text(json.dumps(list(self), indent=2))
+            partial.replace(self.path)  # a reader sees the last complete list
+
+
 def _row(name, value, target, met, n, ours_s=None) -> dict:
     return {"name": name, "n": n, "value": value, "ours_s": ours_s, "target": target, "met": met}
 
@@ -197,7 +221,7 @@ def main() -> None:
     n_runs, n_dry, n_slurm = (8, 1000, 4) if args.quick else (48, 10000, 200)
     pack = n_runs // CORES  # here a pack per seed, as many as cores: every core busy, 2 starts
     root = Path(tempfile.mkdtemp(prefix="bench-packing-"))
-    rows = []
+    rows = PublishedRows(args.json)
     try:
         loop = loop_s(sweep_of(n_runs, "loop"))
         unpacked = sweep_s(root, sweep_of(n_runs, "unpacked"))
@@ -250,8 +274,6 @@ def main() -> None:
     for row in rows:
         verdict = {None: "info", True: "met", False: "MISSED"}[row["met"]]
         print(f"{row['name']:<60} {row['value']:>10} {row['target']:>8} {verdict}")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":

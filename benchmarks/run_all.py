@@ -389,7 +389,13 @@ def run_benchmark(name: str, quick: bool, workdir: Path) -> dict:
         entry["rows"] = reader(data, done.stdout, quick)
         if done.returncode != 0:  # figures were written, but the script reports a failure
             entry["note"] = f"exit {done.returncode}: {_tail(done.stderr)}"
-    except (subprocess.TimeoutExpired, RuntimeError, ValueError, KeyError) as error:
+    except subprocess.TimeoutExpired as error:
+        entry["seconds"] = time.perf_counter() - start
+        partial = json.loads(json_path.read_text()) if has_json and json_path.exists() else None
+        failed = {**row("(timed out)", "-", note=f"after {error.timeout:.0f} s"), "status": "error"}
+        # a benchmark that publishes its rows as it goes keeps the phases that finished
+        entry["rows"] = [*(reader(partial, "", quick) if partial else []), failed]
+    except (RuntimeError, ValueError, KeyError) as error:
         entry["seconds"] = time.perf_counter() - start
         entry["rows"] = [{**row("(failed)", "-", note=str(error)), "status": "error"}]
     return entry

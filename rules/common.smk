@@ -34,8 +34,14 @@ with sweep_errors_exit(workflow.configfiles, bool(workflow.config_settings.confi
         else None
     )
     if not workflow.remote_exec:  # a cluster job needs only its own run's config
-        check_runs(RUNS.values(), RUN_CONFIGS.get)
+        check_runs(RUNS.values(), RUN_CONFIGS.get, Path(".snakemake/thesis_ml/checked-data"))
         RUN_CONFIGS.save()
+    if config["report"]["overrides"] and not workflow.remote_exec:
+        # checked now: a failing report job would lose the previous report (importing the
+        # report package costs most of a second, so only when there is something to check)
+        from thesis_ml.reports.settings import check_pipeline_overrides
+
+        check_pipeline_overrides(config["report"]["overrides"])
 SWEEP = config["sweep"]
 RESULTS = f"results/{SWEEP}"
 RUN_DIR = f"{RESULTS}/runs/{{run}}"  # every per-run path hangs off this pattern

@@ -146,3 +146,33 @@ def test_merge_without_an_earlier_table_is_refused(tmp_path):
     )
     assert result.returncode == 2 and "--merge needs" in result.stderr, result.stderr
     assert not (tmp_path / "results.json").exists()
+
+
+FAKE_PACKING = """
+import json, sys, time
+out = sys.argv[sys.argv.index("--json") + 1]
+row = {"name": "sweep efficiency, pack 4", "n": 8, "value": 0.5, "ours_s": 3.0,
+       "target": ">= 0.6", "met": False}
+open(out, "w").write(json.dumps([row]))
+time.sleep(60)  # the SLURM phases, past the timeout
+"""
+
+
+def test_a_timed_out_benchmark_keeps_the_rows_it_published(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import run_all
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    (tmp_path / "bench_packing.py").write_text(FAKE_PACKING)
+    monkeypatch.setattr(run_all, "BENCH_DIR", tmp_path)
+    monkeypatch.setattr(run_all, "LONG_TIMEOUT_S", {"bench_packing": 5})
+    monkeypatch.setattr(run_all, "skip_reason", lambda name: None)
+    entry = run_all.run_benchmark("bench_packing", True, tmp_path)
+    kept, stopped = entry["rows"]
+    assert (kept["figure"], kept["value"], kept["status"]) == (
+        "sweep efficiency, pack 4 (N=8)",
+        "0.5",
+        "MISSED",
+    )
+    assert stopped["figure"] == "(timed out)" and stopped["note"] == "after 5 s"

@@ -104,6 +104,8 @@ BAD_INPUT = [
     ("=3", ["'=3'", "no key before '='", "key=value"]),
     ("trainer.=3", ["'trainer.=3'", "'.' at column 8", "key=value"]),
     ("trainer.lr", ["'trainer.lr'", "missing EQUAL", "key=value"]),
+    # Hydra's app settings: the compose API drops them, so the run went elsewhere silently
+    ("hydra.run.dir=out", ["hydra.run.dir", "do not apply", "run_dir=DIR"]),
 ]
 
 

@@ -207,3 +207,10 @@ def test_load_run_config_validates(tmp_path):
 def test_schema_files_are_one_per_group_plus_root():
     names = {path.stem for path in SCHEMA_DIR.glob("*.yaml")}
     assert {"root", "data", "model", "trainer", "logging"} <= names
+
+
+def test_the_loop_names_the_schema_allows_are_the_loops_there_are():
+    from thesis_ml.train import DISPATCH
+
+    allowed = run_config_schema()["properties"]["trainer"]["properties"]["loop"]["enum"]
+    assert sorted(allowed) == sorted(DISPATCH)

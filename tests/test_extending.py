@@ -477,6 +477,10 @@ def test_a_new_training_loop(package, tmp_path):
         '"toy": toy_loop.main,',
         "from thesis_ml.train import toy_loop",
     )
+    assert "trainer.loop" in package.compose_error("trainer.loop=toy")  # not in the schema yet
+    package.edit_yaml(
+        "schemas/trainer.yaml", lambda schema: schema["properties"]["loop"]["enum"].append("toy")
+    )
     facts = package.train(tmp_path / "run", "trainer.loop=toy", "trainer.lr=0.01")
     assert facts.start["loop"] == "toy"  # the toy ran, not the supervised loop
     assert [row["lr"] for row in facts.rows if row["split"] == "train"] == [0.01, 0.01]

@@ -26,7 +26,7 @@ CURVE = [1.0, 0.9, 0.85, 0.849, 0.86, 0.848, 0.5, 0.4, 0.3, 0.2]
 STOPPING = ("trainer.early_stopping.patience=2", "trainer.early_stopping.min_delta=0.01")
 
 
-def _fit_on_curve(tmp_path, *overrides: str) -> tuple[dict, torch.nn.Module]:
+def _fit_on_curve(tmp_path, *overrides: str, curve=CURVE) -> tuple[dict, torch.nn.Module]:
     """fit() with a model whose weight is set to the epoch number by each training pass, and a
     validation loss read from CURVE; the test loss is the weight the evaluation saw."""
     cfg = compose(
@@ -40,8 +40,8 @@ def _fit_on_curve(tmp_path, *overrides: str) -> tuple[dict, torch.nn.Module]:
         ]
     )
     model = torch.nn.Linear(1, 1, bias=False)
-    epochs = iter(range(1, len(CURVE) + 1))
-    losses = iter(CURVE)
+    epochs = iter(range(1, len(curve) + 1))
+    losses = iter(curve)
 
     def train_epoch() -> dict:
         with torch.no_grad():
@@ -58,6 +58,15 @@ def _fit_on_curve(tmp_path, *overrides: str) -> tuple[dict, torch.nn.Module]:
     with open_run(cfg, live_plots=False) as run:
         result = fit(run, model, train_epoch, evaluate, n_train=1, comparison=comparison, lr=0.1)
     return result, model
+
+
+def test_a_validation_loss_that_is_no_number_ends_the_run_as_diverged(tmp_path):
+    # a finite training loss beside it: the weights overflow on data they did not train on
+    result, _ = _fit_on_curve(tmp_path, curve=[1.0, 0.9, float("nan"), 0.5, 0.4])
+    assert (result["status"], result["epochs"]) == ("diverged", 3)
+    assert result["reason"] == "validation loss is nan (training loss 1)"
+    assert result["best"]["epoch"] == 2 and result["best"]["val_loss"] == 0.9
+    assert float(load_model_weight(tmp_path, "selected")) == 2.0
 
 
 def test_early_stopping_stops_at_the_documented_epoch_and_keeps_the_selected_weights(tmp_path):

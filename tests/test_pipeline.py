@@ -178,6 +178,15 @@ def test_sweep_killed_mid_train_is_rerun_and_matches_a_clean_run(tmp_path, compl
             },
             "data.path=missing.csv: no such file",
         ),
+        # found by the report job, these failed it after Snakemake removed the last report
+        (
+            {**TINY_SWEEP, "report": {"overrides": ["outputs.which_figures=[paretto]"]}},
+            'report.overrides: invalid report config:\n  outputs.which_figures.0: got "paretto"',
+        ),
+        (
+            {**TINY_SWEEP, "report": {"overrides": ["outputs.out_dir=elsewhere"]}},
+            "report.overrides: outputs.out_dir: the pipeline sets it",
+        ),
     ],
 )
 def test_broken_workflow_config_fails_before_any_job_naming_the_key(tmp_path, broken, named):

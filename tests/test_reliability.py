@@ -355,6 +355,16 @@ def test_load_model_rejects_what_is_not_the_runs_state_dict(trained, tmp_path, c
     assert str(run / "model.pt") in str(error.value)
 
 
+def test_weights_that_carry_code_are_refused_without_advice_to_run_it(trained, tmp_path):
+    run = _copy(trained, tmp_path)
+    torch.save({"weight": torch.zeros(2), "hook": print}, run / "model.pt")  # print: any callable
+    with pytest.raises(ModelFileError) as error:
+        load_model(run)
+    message = str(error.value)
+    assert message.startswith(f"{run / 'model.pt'}: cannot load weights (it holds Python objects")
+    assert "weights_only" not in message and "\x1b" not in message
+
+
 def test_load_model_rebuilds_the_trained_model(trained, tmp_path):
     model = load_model(trained)
     state = weights(trained)

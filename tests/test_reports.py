@@ -193,6 +193,17 @@ def test_bad_jsonl_record_is_named_with_its_line(tmp_path):
         load_runs([run])
 
 
+def test_a_seed_key_of_no_run_is_named_and_no_report_written(fake_sweep, tmp_path, capsys):
+    # a typo would make every seed a configuration of its own, each with n_seeds 1
+    out = tmp_path / "report"
+    argv = [f"inputs.sweep_dir={fake_sweep}", f"outputs.out_dir={out}"]
+    assert report_main([*argv, "summary.seed_keys=[trainer.sed]"]) == 2
+    assert capsys.readouterr().err == (
+        "error: summary.seed_keys: trainer.sed is a key of no run's config\n"
+    )
+    assert not out.exists()
+
+
 def test_unknown_figure_fails_before_any_work(tmp_path, capsys):
     argv = [f"inputs.sweep_dir={tmp_path / 'absent'}", "outputs.which_figures=[val_mse,nope]"]
     assert report_main(argv) == 2
@@ -209,6 +220,12 @@ def test_unknown_figure_fails_before_any_work(tmp_path, capsys):
         (["inputs.sweep_dir=a", "inputs.run_dirs=[b]"], "not both"),
         (["inputs.sweep_dir=a", "outputs.dpi=0"], "outputs.dpi"),
         (["inputs.sweep_dir=a", "+outputs.colour=red"], "colour"),
+        # one run twice would weigh twice in every mean over seeds
+        (["inputs.run_dirs=[runs/a,./runs/a/]"], "inputs.run_dirs: ./runs/a/ is runs/a again"),
+        (
+            ["inputs.sweep_dir=a", "outputs.which_figures=[rate_distortion,rate_distortion]"],
+            'outputs.which_figures: "rate_distortion" is listed twice; list each once',
+        ),
     ],
 )
 def test_bad_report_config_is_named(overrides, message, capsys):

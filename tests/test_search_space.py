@@ -199,6 +199,10 @@ BAD_SECTIONS = [
         (("objective", "metric"), "loss"),
         "search.objective.metric: 'loss' is not a validation metric",
     ),
+    (
+        (("objective", "metric"), "best_val_los"),
+        "search.objective.metric: best_val_los: no run measures 'los'; measured: loss, accuracy",
+    ),
     ((("objective", "direction"), "down"), "search.objective.direction: 'down' is not one of"),
     ((("objective", "goal"), 1), "search.objective.goal: unknown key"),
     ((("pruner", "kind"), "hyperband"), "search.pruner.kind: 'hyperband' is not one of"),

@@ -183,3 +183,17 @@ def test_a_when_that_matches_no_grid_point_is_refused_naming_the_key(when, messa
 def test_a_seed_outside_seeds_is_refused_pointing_to_seeds(sweep):
     with pytest.raises(SweepError, match=r"trainer\.seed: .*seeds:"):
         expand_sweep(sweep)
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        {**AE_SWEEP, "overrides": ["trainer.epochs=2", "run_dir=mine"]},
+        {**AE_SWEEP, "grid": {**AE_SWEEP["grid"], "run_dir": ["a", "b"]}},
+        {**AE_SWEEP, "runs": [{"phase1/tokenizer": "vq", "run_dir": "c"}]},
+    ],
+)
+def test_a_run_dir_in_the_sweep_is_refused_saying_where_runs_go(sweep):
+    # the pipeline sets each run's directory: this one would be replaced without a word
+    with pytest.raises(SweepError, match=r"run_dir: the pipeline puts each run in results/"):
+        expand_sweep(sweep)

@@ -89,6 +89,11 @@ def _bad_files(tmp_path) -> dict:
     np.save(tmp_path / "bare.npy", x)
     (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
     cases["npy as npz"] = ([f"data.path={tmp_path / 'bare.npz'}"], ["bare.npz", "one bare array"])
+    np.savez(tmp_path / "objects.npz", x=x.astype(object), y=y)
+    cases["object array"] = (
+        [f"data.path={tmp_path / 'objects.npz'}"],
+        ["objects.npz", "Python objects, which is not read"],
+    )
     np.savez(tmp_path / "complex.npz", x=x + 1j, y=y)
     cases["complex x"] = ([f"data.path={tmp_path / 'complex.npz'}"], ["complex.npz", "real"])
     np.savez(tmp_path / "nofeatures.npz", x=x[:, :0], y=y)
@@ -130,6 +135,7 @@ BAD = [
     "truncated npz",
     "npy as npz",
     "complex x",
+    "object array",
     "no features",
     "only the target column",
     "a directory",
@@ -183,3 +189,27 @@ def test_editing_a_data_file_reruns_exactly_its_runs_and_touching_it_nothing(tmp
     write_csv(mine, x[:200], y[:200])
     jobs = planned_jobs(workdir, *CONFIGFILE)
     assert (jobs["generate_data"], jobs["train"], jobs["build_report"]) == (1, 2, 1), jobs
+
+
+def test_a_sweep_over_a_bad_data_file_fails_before_any_job_naming_its_line(tmp_path):
+    # found by its data job, the mistake would sit in a log file while other jobs ran
+    workdir = copy_workflow(tmp_path / "workflow")
+    x, y = _arrays()
+    write_csv(workdir / "good.csv", x, y)
+    rows = [",".join(str(float(v)) for v in (*f, t)) for f, t in zip(x, y, strict=True)]
+    write_csv(workdir / "bad.csv", x, y, rows=[*rows[:6], "1.0,oops,2.0,1", *rows[7:]])
+    sweep = {
+        "sweep": "files",
+        "overrides": ["data=file", "data.task=binary", "data.target=label", "trainer.epochs=1"],
+        "grid": {"data.path": ["good.csv", "bad.csv"]},
+    }
+    write_sweep(workdir, sweep)
+    result = snakemake(workdir, "--cores", "1", *CONFIGFILE, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "bad.csv:8: column 'b': 'oops' is not a number" in result.stderr
+    assert "good.csv" not in result.stderr and "Traceback" not in result.stderr
+    assert not (workdir / "results").exists()
+    write_csv(workdir / "bad.csv", x, y)  # fixed: the sweep plans, reading each file once more
+    assert planned_jobs(workdir, *CONFIGFILE)["generate_data"] == 2
+    checked = sorted((workdir / ".snakemake" / "thesis_ml" / "checked-data").iterdir())
+    assert len(checked) == 2

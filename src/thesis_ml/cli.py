@@ -16,7 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from thesis_ml.config import CONFIG_DIR, SWEEP_HINT, compose, group_options
-from thesis_ml.errors import EXIT_BAD_INPUT, exit_status
+from thesis_ml.errors import EXIT_BAD_INPUT, CommandParser, UsageError, exit_status
 
 __all__ = ["EXIT_BAD_INPUT", "exit_status", "make_parser", "run_cli", "setup_logging"]
 
@@ -36,7 +36,7 @@ def make_parser(
     else:
         example = "section.key=value"
     sections.append(f"configs: {config_dir}\nevery key, its default and meaning: {REFERENCE_DOC}")
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=prog,
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,15 +65,13 @@ def run_cli(
 ) -> int:
     """Parse ``argv``, compose the config and run ``action``; map user errors to exit 2."""
     parser = make_parser(prog, description, config_dir, default_config)
-    args = parser.parse_args(argv)
-    if args.multirun:
-        print(
-            f"error: {prog} does not take -m/--multirun: for one run per value, {SWEEP_HINT}",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
 
     def compose_and_run() -> None:
+        args = parser.parse_args(argv)
+        if args.multirun:
+            raise UsageError(
+                f"{prog} does not take -m/--multirun: for one run per value, {SWEEP_HINT}"
+            )
         cfg = compose_fn(args.overrides, config_name=args.config_name, config_dir=config_dir)
         action(cfg, args)
 

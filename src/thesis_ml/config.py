@@ -195,8 +195,16 @@ def check_override_syntax(overrides: list[str]) -> None:
             raise ConfigError(
                 f"override {override!r}: {_parse_failure(str(error), override)}; {OVERRIDE_GRAMMAR}"
             ) from None
-        if not parsed.key_or_group:
+        key = parsed.key_or_group
+        if not key:
             raise ConfigError(f"override {override!r}: no key before '='; {OVERRIDE_GRAMMAR}")
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            # composed configs drop Hydra's own node: the override would do nothing, silently
+            raise ConfigError(
+                f"{key}: Hydra's own settings do not apply here (configs are composed with its "
+                "compose API, no Hydra app runs); a run's directory is run_dir=DIR, a report's "
+                "outputs.out_dir=DIR"
+            )
 
 
 def _parse_failure(message: str, override: str) -> str:

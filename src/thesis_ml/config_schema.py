@@ -132,10 +132,21 @@ def describe_schema_error(error) -> str:
         return unknown_key_message(".".join(filter(None, [key, *unknown[:1]])), known)
     allowed = allowed_values(schema)
     description = f" ({schema['description']})" if schema.get("description") else ""
+    if error.validator == "uniqueItems":
+        twice = json.dumps(_first_repeat(error.instance), default=str)
+        return f"{key}: {twice} is listed twice; list each once"
     if allowed and error.validator != "required":
         got = json.dumps(error.instance, default=str)
         return f"{key or 'config'}: got {got}; allowed: {allowed}{description}"
     return f"{key or 'config'}: {error.message}{description}"
+
+
+def _first_repeat(items: list) -> object:
+    """The first item equal to an earlier one (items may be unhashable: lists, mappings)."""
+    for index, item in enumerate(items):
+        if item in items[:index]:
+            return item
+    return None
 
 
 def allowed_values(schema: Mapping) -> str:
@@ -157,6 +168,14 @@ def allowed_values(schema: Mapping) -> str:
         words.append(f"matching {schema['pattern']}")
     if isinstance(schema.get("items"), Mapping) and allowed_values(schema["items"]):
         words.append(f"of {allowed_values(schema['items'])}")
+    least, most = schema.get("minItems"), schema.get("maxItems")
+    if least is not None and least == most:
+        words.append(f"(exactly {least})")
+    elif least is not None or most is not None:
+        counts = [f"at least {least}" if least else "", f"at most {most}" if most else ""]
+        words.append(f"({' and '.join(filter(None, counts))})")
+    if schema.get("uniqueItems"):
+        words.append("(each once)")
     return " ".join(filter(None, words))
 
 

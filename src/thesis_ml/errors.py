@@ -8,6 +8,7 @@ imports nothing of the library: the pipeline's steps use it without depending on
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
@@ -32,3 +33,16 @@ def exit_status(action: Callable[[], object]) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse, with bad arguments one ``error:`` line (and exit status 2) like every other bad
+    input, instead of its usage block followed by the error."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+class UsageError(UserError):
+    """Arguments a command does not take (raised by :class:`CommandParser` inside
+    :func:`exit_status`)."""

@@ -147,6 +147,19 @@ def inputs_digest(run_dir: Path | str) -> str | None:
         return None
 
 
+def load_failure(error: Exception) -> str:
+    """Why ``torch.load(..., weights_only=True)`` failed, in a few words. Torch's own message
+    for a file holding more than tensors advises loading it with weights_only=False, which
+    would run whatever code the file carries: that advice is left out."""
+    text = str(error).strip()
+    if text.startswith("Weights only load failed"):
+        return (
+            "it holds Python objects besides tensors, which are not loaded: unpickling can run code"
+        )
+    reason = text.splitlines()[0][:200] if text else ""
+    return f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+
+
 def write_config(run_dir: Path | str, plain: Mapping) -> None:
     """Write the run's resolved config (plain builtin types) as ``cfg.yaml``."""
     atomic_write_text(Path(run_dir) / CONFIG_FILE, yaml.safe_dump(dict(plain), sort_keys=False))
@@ -208,9 +221,7 @@ def load_model(run_dir: Path | str, which: str = "final", device="cpu"):
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as error:  # missing, a directory, torn, or not a weights-only pickle
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        message = f"{path}: cannot load weights ({type(error).__name__}: {reason})"
-        raise ModelFileError(message) from None
+        raise ModelFileError(f"{path}: cannot load weights ({load_failure(error)})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelFileError(f"{path}: not a state dict of tensors ({type(state).__name__})")
     try:

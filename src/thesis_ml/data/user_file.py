@@ -111,6 +111,11 @@ def _read_npz(path: Path, supervised: bool):
         with archive:
             arrays = {name: archive[name] for name in archive.files}
     except NPZ_READ_ERRORS as error:
+        if "allow_pickle" in str(error):  # numpy's advice would run code from the file
+            raise DataFileError(
+                f"{path}: an array of Python objects, which is not read (unpickling can run "
+                "code); save arrays of numbers, e.g. np.savez(path, x=x.astype(float))"
+            ) from None
         raise DataFileError(f"{path}: not a readable .npz archive ({error})") from None
     wanted = ("x", "y") if supervised else ("x",)
     for name in wanted:

@@ -11,7 +11,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from thesis_ml.errors import exit_status
+from thesis_ml.errors import CommandParser, exit_status
 from thesis_ml.export import SQLITE, TENSORBOARD_PARTS, TRACKING_INSTALL, ExportError
 from thesis_ml.export.runs import read_export_run, run_dirs_of, sweep_of
 
@@ -23,15 +23,8 @@ TARGET_MODULES = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments are one ``error:`` line, as every other bad input of the command."""
-
-    def error(self, message: str):
-        raise ExportError(f"{self.prog}: {message}")
-
-
 def parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog="python -m thesis_ml.reports export",
         description="Copy runs, from their facts, into TensorBoard or MLflow. A source is a "
         "sweep directory (results/<sweep>: every run below it) or a run directory.",

@@ -37,6 +37,13 @@ SCALAR_COLUMNS = (
     "wall_time_s",  # seconds since on_train_start, at the end of this epoch
     "lr",  # learning rate used in this epoch
 )
+# What on_validation_end "metrics" (and so on_train_end "best" and "final", as val_<name> and
+# test_<name>) may hold; a loop that measures more names them here, so that a search objective
+# naming a metric no run measures is refused before any trial trains.
+VALIDATION_METRICS = (
+    "loss", "accuracy", "recon_mse", "aux_loss", "perplexity", "code_usage", "dead_codes",
+    "effective_bits",
+)  # fmt: skip
 STRING_COLUMNS = frozenset({"split"})
 INT_COLUMNS = frozenset({"epoch", "dead_codes"})
 

@@ -19,7 +19,7 @@ import argparse
 import importlib
 import sys
 
-from thesis_ml.errors import exit_status
+from thesis_ml.errors import CommandParser, exit_status
 
 # The module that runs each command, imported by name once the command is chosen: a static
 # import here would make every step depend on every step's code (the library files a step's
@@ -35,7 +35,7 @@ STEP_MODULES = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m thesis_ml.pipeline", description=__doc__)
+    parser = CommandParser(prog="python -m thesis_ml.pipeline", description=__doc__)
     steps = parser.add_subparsers(dest="step", required=True)
 
     generate = steps.add_parser("generate-data", help="draw one dataset and save it")

@@ -46,7 +46,7 @@ class Run:
 
 def expand_sweep(workflow_cfg: Mapping) -> list[Run]:
     """All runs of the sweep, in a stable order, each with a unique name."""
-    _refuse_seed_outside_seeds(workflow_cfg)
+    _refuse_pipeline_set_keys(workflow_cfg)
     if "grid" not in workflow_cfg and "search" not in workflow_cfg:
         raise SweepError(
             "grid: required (override key -> list of values), unless a search: section "
@@ -115,9 +115,22 @@ def _grid_points(grid: Mapping[str, Iterable]) -> list[dict]:
     ]
 
 
-def _refuse_seed_outside_seeds(workflow_cfg: Mapping) -> None:
-    """A seed swept anywhere but ``seeds:`` would be replaced by the seed of ``seeds:`` (the last
-    override wins), so its runs would silently repeat one another."""
+# Run-config keys the pipeline sets itself, so a value given in the sweep would be replaced
+# silently: a seed anywhere but ``seeds:`` (its runs would repeat one another), a run_dir.
+PIPELINE_SET_KEYS = {
+    SEED_KEY: (
+        "seeds go in `seeds: [...]`; every combination runs once per seed listed there, and "
+        "that seed replaces this one"
+    ),
+    "run_dir": (
+        "the pipeline puts each run in results/<sweep>/runs/<run name>; name the sweep with "
+        "`sweep:`"
+    ),
+}
+
+
+def _refuse_pipeline_set_keys(workflow_cfg: Mapping) -> None:
+    """Keys of :data:`PIPELINE_SET_KEYS` anywhere in the sweep's grids, runs or overrides."""
     places = [("grid", workflow_cfg.get("grid") or {})]
     places += [
         (f"conditional.{i}.grid", branch.get("grid") or {})
@@ -127,11 +140,8 @@ def _refuse_seed_outside_seeds(workflow_cfg: Mapping) -> None:
     places += [("overrides", [o.split("=", 1)[0] for o in workflow_cfg.get("overrides") or ()])]
     for where, keys in places:
         for key in keys:
-            if key.lstrip("+~") == SEED_KEY:
-                raise SweepError(
-                    f"{where}.{key}: seeds go in `seeds: [...]`; every combination runs once per"
-                    " seed listed there, and that seed replaces this one"
-                )
+            if key.lstrip("+~") in PIPELINE_SET_KEYS:
+                raise SweepError(f"{where}.{key}: {PIPELINE_SET_KEYS[key.lstrip('+~')]}")
 
 
 def _check_when(where: str, condition: Mapping, grid: Mapping) -> None:

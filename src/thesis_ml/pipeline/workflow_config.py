@@ -22,8 +22,8 @@ from pathlib import Path
 
 from thesis_ml.config import ConfigError, to_struct_config
 from thesis_ml.errors import EXIT_BAD_INPUT, UserError, exit_status
-from thesis_ml.pipeline.sweep import SweepError
-from thesis_ml.utils.io import why_not_a_file
+from thesis_ml.pipeline.sweep import SweepError, data_id
+from thesis_ml.utils.io import atomic_write_text, why_not_a_file
 from thesis_ml.utils.yaml_file import load_yaml_file
 
 MAX_PROBLEMS_SHOWN = 10
@@ -134,9 +134,12 @@ def _schema_problems(config: dict, schema: dict, schema_name: str) -> str:
     return f"invalid workflow config ({schema_name}):\n  " + "\n  ".join(lines)
 
 
-def check_runs(runs: Iterable, compose) -> None:
-    """Compose every run with ``compose(overrides)``; raise SweepError listing the failures."""
+def check_runs(runs: Iterable, compose, checked_data: Path | None = None) -> None:
+    """Compose every run with ``compose(overrides)`` and read each data file the runs name;
+    raise SweepError listing the failures. ``checked_data``: a directory remembering the
+    datasets (by id, so by content) already read without a problem."""
     problems = []
+    files: dict[str, tuple[str, dict]] = {}  # dataset id -> (first run using it, data config)
     for run in runs:
         try:
             data = compose(run.overrides)["data"]
@@ -148,11 +151,36 @@ def check_runs(runs: Iterable, compose) -> None:
         path = Path(data["path"]) if data.get("kind") == "file" else None
         if path is not None and (problem := why_not_a_file(path)):
             problems.append(f"run {run.name}: data.path={path}: {problem}")
+        elif path is not None:
+            files.setdefault(data_id(data), (run.name, data))
+    problems += _data_file_problems(files, checked_data)
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = len(problems) - len(shown)
         tail = f"\n  ... and {more} more runs" if more else ""
         raise SweepError("invalid sweep:\n  " + "\n  ".join(shown) + tail)
+
+
+def _data_file_problems(files: Mapping[str, tuple[str, dict]], checked: Path | None) -> list:
+    """What is wrong with each data file, found now rather than by its data job, whose failure
+    a user finds in a log file (and which would run after others have started)."""
+    if not files:
+        return []
+    from thesis_ml.data.user_file import generate  # torch: only for sweeps of data files
+
+    problems = []
+    for identity, (name, data) in files.items():
+        marker = checked / identity if checked is not None else None
+        if marker is not None and marker.exists():
+            continue
+        try:
+            generate(data)
+        except UserError as error:
+            problems.append(f"run {name}: {error}")
+            continue
+        if marker is not None:
+            atomic_write_text(marker, "", durable=False)
+    return problems
 
 
 def check_stacks(config: Mapping, packs: Iterable, runs: Mapping, compose) -> None:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from thesis_ml.cli import setup_logging
 from thesis_ml.config import ConfigError, check_override_syntax, compose, group_options, validate
 from thesis_ml.config_schema import unknown_key_message
-from thesis_ml.errors import exit_status
+from thesis_ml.errors import CommandParser, exit_status
 from thesis_ml.plots import exit_without_teardown
 from thesis_ml.plots.render import log_skips, render_run
 from thesis_ml.run_directory import CONFIG_FILE, load_run_config
@@ -26,8 +26,7 @@ from thesis_ml.utils.io import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    return exit_status(lambda: render(args))
+    return exit_status(lambda: render(_parser().parse_args(argv)))
 
 
 def render(args: argparse.Namespace) -> None:
@@ -94,14 +93,16 @@ def _check_known(cfg: DictConfig, key: str) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     presets = ", ".join(group_options().get("logging", []))
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m thesis_ml.plots",
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"logging presets (logging=NAME): {presets}",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="a run directory")
-    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="e.g. logging=plots_full")
+    parser.add_argument(
+        "overrides", nargs="*", default=[], metavar="OVERRIDE", help="e.g. logging=plots_full"
+    )
     parser.add_argument(
         "--json", type=Path, metavar="PATH", help="write the report (files, per-figure seconds)"
     )

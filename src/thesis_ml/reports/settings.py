@@ -64,11 +64,39 @@ def with_inputs(cfg: DictConfig, run_dirs, out_dir) -> DictConfig:
     return to_struct_config(plain)
 
 
+# What the pipeline's report step sets itself: the sweep's runs and results/<sweep>/report.
+PIPELINE_SET_KEYS = ("inputs", "outputs.out_dir", "outputs.report_subdir")
+
+
+def check_pipeline_overrides(overrides: Iterable[str]) -> None:
+    """A sweep's ``report.overrides``, checked when the workflow is parsed: found by the report
+    job, a mistake would fail it after Snakemake has removed the previous report."""
+    overrides = list(overrides)
+    for override in overrides:
+        key = override.lstrip("+~").split("=", 1)[0]
+        if any(key == set_key or key.startswith(f"{set_key}.") for set_key in PIPELINE_SET_KEYS):
+            raise ConfigError(
+                f"report.overrides: {key}: the pipeline sets it (the sweep's runs, written to "
+                "results/<sweep>/report); leave it out"
+            )
+    try:
+        cfg = compose_unvalidated(overrides, DEFAULT_REPORT_CONFIG, REPORT_CONFIG_DIR)
+        validate_report_config(with_inputs(cfg, ["runs"], "report"))
+    except ConfigError as error:
+        raise ConfigError(f"report.overrides: {error}") from None
+
+
 def _check_inputs(inputs: Mapping) -> list[str]:
     if inputs["run_dirs"] and inputs["sweep_dir"]:
         return ["inputs: set inputs.run_dirs or inputs.sweep_dir, not both"]
     if not inputs["run_dirs"] and not inputs["sweep_dir"]:
         return ["inputs: no runs given; set inputs.run_dirs='[DIR,...]' or inputs.sweep_dir=DIR"]
+    seen: dict[Path, str] = {}
+    for given in inputs["run_dirs"]:  # one run twice would count twice in every mean
+        resolved = Path(given).resolve()
+        if resolved in seen:
+            return [f"inputs.run_dirs: {given} is {seen[resolved]} again; give each run once"]
+        seen[resolved] = given
     return []
 
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from thesis_ml.config import ConfigError
 from thesis_ml.facts import YARDSTICKS
 from thesis_ml.reports.runs import RunFacts, RunSet
 from thesis_ml.utils.dotted import differing_keys, flatten, hashable, is_under
@@ -99,6 +100,9 @@ def summary_rows(runset: RunSet, ignore_keys: Iterable[str], seed_keys: Iterable
     """The summary as a list of dicts (JSON-ready), one per run, in the run set's order."""
     seed_keys = tuple(seed_keys)
     configs = [flatten(run.config) for run in runset.runs]
+    for seed_key in seed_keys:  # a typo would split every configuration into its seeds
+        if configs and not any(is_under(key, (seed_key,)) for c in configs for key in c):
+            raise ConfigError(f"summary.seed_keys: {seed_key} is a key of no run's config")
     keys = differing_keys(configs, ignore_keys)
     group_keys = [key for key in keys if not is_under(key, seed_keys)]
     groups = group_labels(configs, label_keys(configs, group_keys))

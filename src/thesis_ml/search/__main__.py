@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import optuna
 
-from thesis_ml.errors import exit_status
+from thesis_ml.errors import CommandParser, exit_status
 from thesis_ml.search import SearchError
 from thesis_ml.search.halving import promoted
 from thesis_ml.search.plan import SearchPlan, plan_search
@@ -156,7 +156,7 @@ COMMANDS = {"propose": propose, "promote": promote, "tell": tell, "status": stat
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m thesis_ml.search",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

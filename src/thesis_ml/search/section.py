@@ -21,6 +21,7 @@ from functools import cached_property
 
 from optuna.distributions import CategoricalDistribution
 
+from thesis_ml.facts.layout import VALIDATION_METRICS
 from thesis_ml.search import SearchError
 from thesis_ml.search.samplers import SAMPLERS
 from thesis_ml.search.space import Parameter, parse_space
@@ -158,6 +159,11 @@ def _objective(objective: object, where: str) -> Objective:
             f"{where}.metric: {metric} is measured on the test split, which a search must not "
             f"see (it would select on the data that judges it); use "
             f"{match.group(1)}_val_{match.group(3)}"
+        )
+    if match.group(3) not in VALIDATION_METRICS:
+        raise SearchError(
+            f"{where}.metric: {metric}: no run measures {match.group(3)!r}; measured: "
+            f"{', '.join(VALIDATION_METRICS)} (as best_val_<name> or final_val_<name>)"
         )
     if direction not in DIRECTIONS:
         raise SearchError(f"{where}.direction: {direction!r} is not one of minimize, maximize")

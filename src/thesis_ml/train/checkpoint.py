@@ -26,7 +26,7 @@ import torch
 
 from thesis_ml.config import ConfigError
 from thesis_ml.facts import EVENTS_FILE, PAUSED, SCALARS_FILE, facts_dir, final_event, read_events
-from thesis_ml.run_directory import CHECKPOINT_FILE, finished_run
+from thesis_ml.run_directory import CHECKPOINT_FILE, finished_run, load_failure
 from thesis_ml.utils.io import atomic_write, atomic_write_text
 
 FORMAT = 1
@@ -91,9 +91,7 @@ def read_checkpoint(run_dir: Path) -> StoredCheckpoint | None:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a damaged file: any unpickling error means the same
-        return StoredCheckpoint(
-            None, f"unreadable ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
-        )
+        return StoredCheckpoint(None, f"unreadable ({load_failure(error)})")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         return StoredCheckpoint(None, "not a checkpoint of this version")
     return StoredCheckpoint(payload, None)
@@ -138,7 +136,7 @@ def seed_checkpoint(source_run_dir: Path | str, run_dir: Path | str, digest: str
         ) from None
     except Exception as error:  # a damaged file: any unpickling error means the same
         raise ConfigError(
-            f"{where}: {CHECKPOINT_FILE} is unreadable ({type(error).__name__})"
+            f"{where}: {CHECKPOINT_FILE} is unreadable ({load_failure(error)})"
         ) from None
     if not isinstance(payload, dict) or payload.get("config_digest") != digest:
         raise ConfigError(

@@ -114,7 +114,9 @@ class Course:
         """Judge the measured epoch (diverged, stalled, paused, last), record it, checkpoint
         when due; True when the run ends with it."""
         run, progress, number = self.run, self.progress, epoch.number
-        self.diverged = divergence(epoch.train["loss"], progress.reference_loss, self.blow_up)
+        self.diverged = divergence(
+            epoch.train["loss"], progress.reference_loss, self.blow_up, epoch.val["val_loss"]
+        )
         if improves(epoch.val["val_loss"], progress.improved_loss, self.min_delta):
             progress.improved_at, progress.improved_loss = number, epoch.val["val_loss"]
         self.stalled = stall(number, progress.improved_at, self.patience, self.min_delta)

@@ -13,10 +13,15 @@ from collections.abc import Mapping
 EVAL_SPLITS = ("val", "test")
 
 
-def divergence(loss: float, reference: float | None, factor: float | None) -> str | None:
-    """Why a training loss means the run has diverged, or None while it has not."""
+def divergence(
+    loss: float, reference: float | None, factor: float | None, val_loss: float = 0.0
+) -> str | None:
+    """Why an epoch's training and validation losses mean the run has diverged, or None while
+    it has not."""
     if not math.isfinite(loss):
         return f"training loss is {loss}"
+    if not math.isfinite(val_loss):  # weights that overflow on data they were not trained on
+        return f"validation loss is {val_loss} (training loss {loss:.4g})"
     if factor is not None and reference is not None and loss > factor * abs(reference):
         return (
             f"training loss {loss:.4g} > trainer.divergence_factor={factor:g} x the untrained "
