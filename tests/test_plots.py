@@ -294,23 +294,29 @@ def test_cli_json_report_and_bad_input(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--json", "{run}"], "{run}: a directory, where a file is to be written"),
+        (["--json", "{run}/../elsewhere"], "{run}/../elsewhere: a directory, where a file is"),
+        (["--json", "{run}/cfg.yaml"], "--json {run}/cfg.yaml: a file of the run's record"),
+        (["--json", "{run}/facts/r.json"], "--json {run}/facts/r.json: a file of the run's"),
+        (["--json", "{run}/figures"], "--json {run}/figures: a file of the run's record"),
         (["logging.bogus=1"], "logging.bogus: unknown key; allowed keys of logging: "),
         (["logging.dpi.x=1"], "logging.dpi.x: logging.dpi is a value"),
         (["logging.fig_format=["], "override 'logging.fig_format=[': no viable alternative"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_leaves_the_figures(tmp_path, capsys, argv, expected):
-    write_config(tmp_path)
-    write_ae_facts(tmp_path)
-    assert plots_main([str(tmp_path)]) == 0
-    figures = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    run = tmp_path / "run"
+    write_config(run)
+    write_ae_facts(run)
+    (tmp_path / "elsewhere").mkdir()
+    assert plots_main([str(run)]) == 0
+    figures = {p.relative_to(run): p.stat().st_mtime_ns for p in run.rglob("*")}
     capsys.readouterr()
-    assert plots_main([str(tmp_path), *(a.format(run=tmp_path) for a in argv)]) == 2
+    assert plots_main([str(run), *(a.format(run=run) for a in argv)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {expected.format(run=tmp_path)}") and err.count("\n") == 1, err
+    assert err.startswith(f"error: {expected.format(run=run)}") and err.count("\n") == 1, err
     assert "hydra.cc" not in err
-    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == figures
+    # refused before drawing: not a file of the run rewritten
+    assert {p.relative_to(run): p.stat().st_mtime_ns for p in run.rglob("*")} == figures
 
 
 def test_a_file_where_the_figures_directory_goes_is_named(tmp_path, capsys):

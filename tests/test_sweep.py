@@ -197,3 +197,27 @@ def test_a_run_dir_in_the_sweep_is_refused_saying_where_runs_go(sweep):
     # the pipeline sets each run's directory: this one would be replaced without a word
     with pytest.raises(SweepError, match=r"run_dir: the pipeline puts each run in results/"):
         expand_sweep(sweep)
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        (
+            {**AE_SWEEP, "overrides": ["trainer.epochs=2", "trainer.num_threads=4"]},
+            r"trainer\.num_threads: `threads_per_run: N` sets the torch threads",
+        ),
+        ({**AE_SWEEP, "grid": {**AE_SWEEP["grid"], 1: ["a"]}}, r"grid: the key 1 is no override"),
+        ({**AE_SWEEP, "runs": [{None: 2}]}, r"runs\.0: the key None is no override key"),
+    ],
+)
+def test_keys_the_pipeline_sets_or_yaml_misreads_are_refused(sweep, message):
+    with pytest.raises(SweepError, match=message):
+        expand_sweep(sweep)
+
+
+def test_a_train_job_runs_torch_on_its_threads(tmp_path):
+    from thesis_ml.config import compose, to_plain_dict
+    from thesis_ml.pipeline.train_step import resolved_config
+
+    config = resolved_config(to_plain_dict(compose()), tmp_path / "run", 3)
+    assert config["trainer"]["num_threads"] == 3  # the default config's 1 does not win

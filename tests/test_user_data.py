@@ -94,6 +94,13 @@ def _bad_files(tmp_path) -> dict:
         [f"data.path={tmp_path / 'objects.npz'}"],
         ["objects.npz", "Python objects, which is not read"],
     )
+    np.savez(tmp_path / "norows.npz", x=x[:0], y=y[:0])
+    cases["no rows"] = ([f"data.path={tmp_path / 'norows.npz'}"], ["norows.npz", "no rows"])
+    np.savez(tmp_path / "oneclass.npz", x=x, y=np.zeros(len(x)))
+    cases["one class"] = (
+        [f"data.path={tmp_path / 'oneclass.npz'}", "data.task=multiclass"],
+        ["oneclass.npz", "multiclass needs at least 2 classes"],
+    )
     np.savez(tmp_path / "complex.npz", x=x + 1j, y=y)
     cases["complex x"] = ([f"data.path={tmp_path / 'complex.npz'}"], ["complex.npz", "real"])
     np.savez(tmp_path / "nofeatures.npz", x=x[:, :0], y=y)
@@ -136,6 +143,8 @@ BAD = [
     "npy as npz",
     "complex x",
     "object array",
+    "no rows",
+    "one class",
     "no features",
     "only the target column",
     "a directory",

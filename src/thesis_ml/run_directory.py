@@ -54,6 +54,19 @@ class ModelFileError(UserError):
     """A run's weights file that cannot be loaded; the message names the file."""
 
 
+def is_run_record(run_dir: Path | str, path: Path | str, figures_subdir: str) -> bool:
+    """``path`` is one of the files a run directory keeps as the run's record (its config,
+    weights, checkpoint, inputs digest, facts and figures), which no other output may take."""
+    run_dir, path = Path(run_dir).resolve(), Path(path).resolve()
+    if not path.is_relative_to(run_dir) or path == run_dir:
+        return False
+    first = path.relative_to(run_dir).parts[0]
+    root_files = {CONFIG_FILE, CHECKPOINT_FILE, INPUTS_FILE, *WEIGHT_FILES.values()}
+    return first in {FACTS_SUBDIR, figures_subdir, *root_files} or first.startswith(
+        f"{LOSS_FIGURE_STEM}."
+    )
+
+
 def is_run_dir(path: Path | str) -> bool:
     path = Path(path)
     return (path / CONFIG_FILE).is_file() or (path / FACTS_SUBDIR).is_dir()

@@ -46,6 +46,10 @@ def generate(data_cfg: Mapping) -> Dataset:
             raise DataFileError(
                 f"{path}: data.task=binary needs 2 classes, the target has {len(classes)}"
             )
+        if len(classes) < 2:
+            raise DataFileError(
+                f"{path}: data.task=multiclass needs at least 2 classes, the target has 1"
+            )
     try:
         return tabular.prepare(config, x, y, meta, columns=columns)
     except UserError as error:
@@ -129,6 +133,8 @@ def _read_npz(path: Path, supervised: bool):
             f"{path}: array 'x' must be real numbers of shape (samples, features), is "
             f"{x.dtype} {x.shape}"
         )
+    if len(x) == 0:
+        raise DataFileError(f"{path}: array 'x' has no rows")
     _check_finite(path, "x", x)
     if not supervised:
         return x, None

@@ -75,7 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     for step in (train, pack):
         step.add_argument(
-            "--threads", type=int, default=1, help="torch threads unless trainer.num_threads is set"
+            "--threads",
+            type=int,
+            default=1,
+            help="torch threads of the run (the sweep's threads_per_run)",
         )
         step.add_argument(
             "--sources",

@@ -126,6 +126,7 @@ PIPELINE_SET_KEYS = {
         "the pipeline puts each run in results/<sweep>/runs/<run name>; name the sweep with "
         "`sweep:`"
     ),
+    "trainer.num_threads": "`threads_per_run: N` sets the torch threads of each train job",
 }
 
 
@@ -140,6 +141,8 @@ def _refuse_pipeline_set_keys(workflow_cfg: Mapping) -> None:
     places += [("overrides", [o.split("=", 1)[0] for o in workflow_cfg.get("overrides") or ()])]
     for where, keys in places:
         for key in keys:
+            if not isinstance(key, str):  # YAML reads `1:`, `null:` and `on:` as no text
+                raise SweepError(f"{where}: the key {key!r} is no override key; quote it")
             if key.lstrip("+~") in PIPELINE_SET_KEYS:
                 raise SweepError(f"{where}.{key}: {PIPELINE_SET_KEYS[key.lstrip('+~')]}")
 

@@ -38,12 +38,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def resolved_config(run_config: Mapping, run_dir: Path | str, threads: int) -> dict:
-    """The run's config as it trains: validated, in ``run_dir``, on ``threads`` threads unless
-    the config says how many."""
+    """The run's config as it trains: validated, in ``run_dir``, on the ``threads`` of its job
+    (the sweep's ``threads_per_run``; a sweep cannot set trainer.num_threads itself)."""
     config = validate(run_config)
     config["run_dir"] = str(run_dir)
-    if config["trainer"]["num_threads"] is None:
-        config["trainer"]["num_threads"] = threads
+    config["trainer"]["num_threads"] = threads
     return config
 
 

@@ -21,8 +21,8 @@ from thesis_ml.config_schema import unknown_key_message
 from thesis_ml.errors import CommandParser, exit_status
 from thesis_ml.plots import exit_without_teardown
 from thesis_ml.plots.render import log_skips, render_run
-from thesis_ml.run_directory import CONFIG_FILE, load_run_config
-from thesis_ml.utils.io import atomic_write_text
+from thesis_ml.run_directory import CONFIG_FILE, is_run_record, load_run_config
+from thesis_ml.utils.io import atomic_write_text, check_writable_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +38,13 @@ def render(args: argparse.Namespace) -> None:
 
 def render_one(run_dir: Path, overrides: list[str], json_path: Path | None) -> None:
     cfg = render_config(run_dir, overrides)
+    if json_path:  # before any figure is drawn
+        if is_run_record(run_dir, json_path, cfg.logging.figures_subdir):
+            raise ConfigError(
+                f"--json {json_path}: a file of the run's record in {run_dir}; write the report "
+                "elsewhere"
+            )
+        check_writable_file(json_path)
     setup_logging(cfg.logging.quiet)
     if not cfg.logging.make_plots:
         print("logging.make_plots is false: nothing drawn (override logging.make_plots=true)")
