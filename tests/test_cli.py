@@ -104,6 +104,11 @@ BAD_INPUT = [
     ("=3", ["'=3'", "no key before '='", "key=value"]),
     ("trainer.=3", ["'trainer.=3'", "'.' at column 8", "key=value"]),
     ("trainer.lr", ["'trainer.lr'", "missing EQUAL", "key=value"]),
+    (
+        "phase1/trainer=ae phase1/tokenizer=fsq phase1.tokenizer.bits=null "
+        "phase1.tokenizer.levels=[1000,1000,1000,1000]",
+        ["phase1.tokenizer.levels", "1000000000000 codes; at most 16777216"],
+    ),
     # Hydra's app settings: the compose API drops them, so the run went elsewhere silently
     ("hydra.run.dir=out", ["hydra.run.dir", "do not apply", "run_dir=DIR"]),
 ]
@@ -114,7 +119,7 @@ def test_bad_input_is_one_message_and_no_run_directory(
     override, expected, tmp_path, monkeypatch, capsys, private_tmp
 ):
     monkeypatch.chdir(tmp_path)
-    code = main(["logging.save_artifacts=true", override])
+    code = main(["logging.save_artifacts=true", *override.split(" ")])
     out, err = capsys.readouterr()
     assert code == EXIT_BAD_INPUT
     assert err.startswith("error: ") and err.count("\n") == 1, err  # one line

@@ -188,6 +188,10 @@ BAD_SECTIONS = [
         "search.space.trainer.seed:",
     ),
     (
+        (("space", "run_dir"), {"type": "categorical", "choices": ["a", "b"]}),
+        "search.space.run_dir: the pipeline puts each run in results/",
+    ),
+    (
         (("space", "trainer.epochs"), {"type": "int", "low": 5, "high": 9}),
         "search.space.trainer.epo",
     ),

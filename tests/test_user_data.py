@@ -46,6 +46,17 @@ def test_csv_and_npz_of_the_same_arrays_give_the_same_numbers(tmp_path):
     assert from_csv["yardsticks"]["linear_reference"]["kind"] == "logistic_regression"
 
 
+def test_a_csv_with_a_byte_order_mark_reads_as_without(tmp_path):
+    x, y = _arrays()
+    write_csv(tmp_path / "plain.csv", x, y)
+    text = (tmp_path / "plain.csv").read_text(encoding="utf-8")
+    (tmp_path / "bom.csv").write_text("\ufeff" + text, encoding="utf-8")  # as Excel saves it
+    common = ["data.task=regression", "data.target=a", "trainer.epochs=1"]
+    with_bom = _train(*common, f"data.path={tmp_path / 'bom.csv'}")
+    plain = _train(*common, f"data.path={tmp_path / 'plain.csv'}")
+    assert with_bom["best"] == plain["best"]
+
+
 def _bad_files(tmp_path) -> dict:
     """name -> (overrides, texts the one message must hold)."""
     x, y = _arrays()

@@ -29,6 +29,9 @@ CONFIG_DIR = PACKAGE_DIR / "configs"
 SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = []
 
 
+MAX_CODES = 2**24  # as phase1.tokenizer.codebook_size's maximum in schemas/phase1.yaml
+
+
 def _check_phase1_shapes(cfg: dict) -> list[str]:
     """VQ tokens must split the latent evenly (and be at least codebook_dim); reconstruction
     factors must fit the features."""
@@ -54,6 +57,12 @@ def _check_phase1_shapes(cfg: dict) -> list[str]:
         problems.append(
             "phase1.tokenizer.levels / phase1.tokenizer.bits: give exactly one of them "
             "(the other null)"
+        )
+    levels = tokenizer.get("levels") if tokenizer.get("kind") == "fsq" else None
+    if levels and math.prod(levels) > MAX_CODES:  # code counts are tallied per code
+        problems.append(
+            f"phase1.tokenizer.levels: {levels} make {math.prod(levels)} codes; at most "
+            f"{MAX_CODES} (2**24, the VQ codebook's limit too)"
         )
     n_factors, n_features = data.get("n_factors"), data.get("n_features")
     if n_factors and n_features and n_factors > n_features:

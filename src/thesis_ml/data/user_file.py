@@ -80,7 +80,8 @@ def _read_csv(path: Path, target: str | None, supervised: bool):
     if supervised and not target:
         raise DataFileError(f"{path}: data.target: name the CSV column to predict")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a spreadsheet's byte-order mark would otherwise join the first column's name
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataFileError(f"{path}: cannot read it as CSV ({error})") from None

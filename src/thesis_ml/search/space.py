@@ -24,7 +24,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from thesis_ml.pipeline.sweep import SEED_KEY, format_override
+from thesis_ml.pipeline.sweep import PIPELINE_SET_KEYS, SEED_KEY, format_override
 from thesis_ml.search import SearchError
 
 ENTRY_KEYS = {
@@ -125,6 +125,8 @@ def _check_key(key: object, where: str) -> None:
             f"{where}: a seed is not searched (the best seed is luck, not a configuration); "
             "the sweep's seeds: sets it"
         )
+    if key in PIPELINE_SET_KEYS:  # the trial's value would be replaced, and shown as if used
+        raise SearchError(f"{where}: {PIPELINE_SET_KEYS[key]}")
 
 
 def _parameter(key: str, entry: object, where: str) -> Parameter:
