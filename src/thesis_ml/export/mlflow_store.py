@@ -38,7 +38,7 @@ from mlflow.utils.validation import (
 
 from thesis_ml.export import SQLITE, ExportError
 from thesis_ml.export.runs import ExportRun
-from thesis_ml.utils.io import check_writable_file
+from thesis_ml.utils.io import prepare_file_path
 
 ARTIFACTS_DIR = "mlflow-artifacts"  # beside the store's file
 STATUS_TAG = "thesis_ml.status"
@@ -57,7 +57,7 @@ def export_mlflow(runs: Sequence[ExportRun], db: Path, experiment: str) -> dict[
     """Write the runs into the store ``db`` under ``experiment``; run name -> what was done
     (``new``, ``replaced`` or ``unchanged``)."""
     try:
-        check_writable_file(db)
+        prepare_file_path(db)
         _refuse_other_files(db)
         client = MlflowClient(tracking_uri=f"{SQLITE}{db}")
         experiment_id = _experiment_id(client, experiment, db.parent / ARTIFACTS_DIR)

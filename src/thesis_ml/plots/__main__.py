@@ -22,7 +22,7 @@ from thesis_ml.errors import CommandParser, exit_status
 from thesis_ml.plots import exit_without_teardown
 from thesis_ml.plots.render import log_skips, render_run
 from thesis_ml.run_directory import CONFIG_FILE, is_run_record, load_run_config
-from thesis_ml.utils.io import atomic_write_text, check_writable_file
+from thesis_ml.utils.io import atomic_write_text, prepare_file_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +44,7 @@ def render_one(run_dir: Path, overrides: list[str], json_path: Path | None) -> N
                 f"--json {json_path}: a file of the run's record in {run_dir}; write the report "
                 "elsewhere"
             )
-        check_writable_file(json_path)
+        prepare_file_path(json_path)
     setup_logging(cfg.logging.quiet)
     if not cfg.logging.make_plots:
         print("logging.make_plots is false: nothing drawn (override logging.make_plots=true)")

@@ -35,8 +35,9 @@ def make_dirs(path: Path | str) -> Path:
     return path
 
 
-def check_writable_file(path: Path | str) -> Path:
-    """``path`` can become a file: its directories made, no directory under its name."""
+def prepare_file_path(path: Path | str) -> Path:
+    """``path`` made ready to become a file: its parent directories created; an
+    OutputPathError, before anything is written, when a directory has its name."""
     path = Path(path)
     make_dirs(path.parent)
     if path.is_dir():
@@ -56,7 +57,7 @@ def atomic_write(
     also flushes the data to disk before the rename (a power cut then keeps the new file too);
     caches that can be recomputed skip that cost.
     """
-    path = check_writable_file(path)
+    path = prepare_file_path(path)
     binary = "b" in mode
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -91,7 +92,7 @@ def atomic_write_text(path: Path | str, text: str, durable: bool = True) -> None
 def open_log(path: Path | str) -> IO[str]:
     """A log opened for writing as its job goes (line-buffered, read while the job runs, so
     not atomic: a killed job leaves the lines it printed, which is what a reader needs)."""
-    return open(check_writable_file(path), "w", encoding="utf-8", buffering=1)
+    return open(prepare_file_path(path), "w", encoding="utf-8", buffering=1)
 
 
 def json_digest(value: object) -> str:
